@@ -1,0 +1,126 @@
+package dev.fullshard.bindings;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Makes libtorch's error text available to Java.
+ *
+ * <p>libtorch 2.10 turns a C++ exception into return code 1 and writes the message only to the
+ * process's stderr (LOG(ERROR)); there is no C function to read it. So, before libtorch loads,
+ * file descriptor 2 is pointed at a temporary file. After a failed call, {@link #lastError()} reads
+ * what was written since the previous failure. A daemon thread copies everything in that file to
+ * the original stderr every 100 ms (and at exit), and Java's {@code System.err} is pointed straight at
+ * the original stderr, so nothing the user would have seen is hidden.
+ *
+ * <p>Set {@code FULLSHARD_CAPTURE_STDERR=0} to leave stderr alone (errors then carry no libtorch text).
+ */
+public final class NativeStderr {
+    private static final int MAX_MESSAGE = 4000;
+    private static boolean installed;
+    private static Path file;
+    private static FileChannel capture;
+    private static OutputStream original;
+    private static long forwarded;
+    private static long attributed;
+
+    private NativeStderr() {
+    }
+
+    static synchronized void install() {
+        if (installed || "0".equals(TorchLibrary.setting("FULLSHARD_CAPTURE_STDERR", "fullshard.capture.stderr"))) return;
+        try (Arena arena = Arena.ofConfined()) {
+            String template = Path.of(System.getProperty("java.io.tmpdir"), "fullshard-stderr-" + ProcessHandle.current().pid() + "-XXXXXX").toString();
+            MemorySegment path = arena.allocateFrom(template);
+            int fd = LibC.mkstemp(path);
+            if (fd < 0) return;
+            int originalFd = LibC.dup(2);
+            if (originalFd < 0 || LibC.dup2(fd, 2) < 0) {
+                LibC.close(fd);
+                return;
+            }
+            LibC.close(fd);
+            file = Path.of(path.getString(0));
+            capture = FileChannel.open(file, StandardOpenOption.READ);
+            original = new FileOutputStream("/proc/self/fd/" + originalFd, true);
+            System.setErr(new PrintStream(original, true, StandardCharsets.UTF_8));
+            installed = true;
+        } catch (IOException e) {
+            return;
+        }
+        Thread forwarder = Thread.ofPlatform().daemon().name("fullshard-stderr").start(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                forward();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            forwarder.interrupt();
+            forward();
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // a leftover temp file is harmless
+            }
+        }));
+    }
+
+    /**
+     * libtorch's message for the most recent failure: the text written to stderr since the previous
+     * failure, trimmed to the exception's own message when it can be found. Empty when not captured.
+     */
+    public static synchronized String lastError() {
+        if (!installed) return "";
+        try {
+            long end = capture.size();
+            String text = read(attributed, end);
+            attributed = end;
+            int start = text.lastIndexOf("Exception in aoti_torch:");
+            if (start >= 0) {
+                text = text.substring(start + "Exception in aoti_torch:".length());
+                int backtrace = text.indexOf("Exception raised from");
+                if (backtrace >= 0) text = text.substring(0, backtrace);
+            }
+            text = text.strip();
+            return text.length() > MAX_MESSAGE ? text.substring(0, MAX_MESSAGE) + " ..." : text;
+        } catch (IOException e) {
+            return "(could not read libtorch's stderr: " + e.getMessage() + ")";
+        }
+    }
+
+    private static synchronized void forward() {
+        try {
+            long end = capture.size();
+            if (end > forwarded) {
+                original.write(read(forwarded, end).getBytes(StandardCharsets.UTF_8));
+                original.flush();
+                forwarded = end;
+            }
+        } catch (IOException ignored) {
+            // the original stderr is gone (closed pipe): nothing left to show the text to
+        }
+    }
+
+    private static String read(long from, long to) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(to - from, 1 << 20));
+        long start = Math.max(from, to - buffer.capacity());
+        while (buffer.hasRemaining() && capture.read(buffer, start + buffer.position()) > 0) {
+            // keep reading until the range is in
+        }
+        return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+    }
+}

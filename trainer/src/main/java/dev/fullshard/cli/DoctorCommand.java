@@ -1,0 +1,130 @@
+package dev.fullshard.cli;
+
+import dev.fullshard.bindings.TorchLibrary;
+import dev.fullshard.bindings.TorchLoadException;
+import dev.fullshard.bindings.TorchStable;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code fullshard doctor}: what this machine offers fullshard, and a self-test. Exits non-zero when
+ * libtorch cannot be loaded or the self-test fails.
+ */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = "Report Java, libtorch, threads, CUDA, NCCL and MPI, and run a matmul self-test.")
+public final class DoctorCommand implements Callable<Integer> {
+    private static final List<Path> SYSTEM_LIB_DIRS = List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/lib64"),
+            Path.of("/usr/lib"), Path.of("/usr/local/lib"), Path.of("/usr/local/cuda/lib64"));
+
+    @Override
+    public Integer call() {
+        Runtime.Version java = Runtime.version();
+        System.out.printf("Java:      %s (%s) at %s%n", java, System.getProperty("java.vendor"), System.getProperty("java.home"));
+        TorchLibrary.Loaded torch;
+        try {
+            torch = TorchLibrary.load();
+        } catch (TorchLoadException | UnsatisfiedLinkError e) {
+            System.out.println("libtorch:  NOT LOADED: " + e.getMessage());
+            return 1;
+        }
+        long abi = TorchStable.aoti_torch_abi_version();
+        System.out.printf("libtorch:  %s%n", torch.version());
+        System.out.printf("  from     %s (%s)%n", torch.directory(), torch.source().name().toLowerCase());
+        System.out.printf("  ABI      %d.%d.%d (0x%016X)%n", abi >>> 56, (abi >>> 48) & 0xFF, (abi >>> 40) & 0xFF, abi);
+        System.out.printf("  loaded   %s%n", torch.libraries().stream().map(p -> p.getFileName().toString()).toList());
+        for (String note : torch.notes()) System.out.println("  note     " + note);
+        System.out.printf("Threads:   %d intra-op (%s)%n", intraOpThreads(), torch.threadEnvironment());
+        boolean cudaLibtorch = torch.libraries().stream().anyMatch(p -> p.getFileName().toString().equals("libtorch_cuda.so"));
+        System.out.println("CUDA:      " + (cudaLibtorch
+                ? "libtorch_cuda.so loaded; GPU training is not implemented yet"
+                : "not available: the loaded libtorch is a CPU-only build (no libtorch_cuda.so)"));
+        System.out.println("NCCL:      " + findLibrary(torch.directory(), "libnccl.so.2")
+                .map(p -> "found " + p + "; not used yet (GPU path not implemented)")
+                .orElse("not available: no libnccl.so.2 next to libtorch or in the system library folders"));
+        System.out.println("MPI:       " + findLibrary(torch.directory(), "libmpich.so.12", "libmpi.so.12")
+                .map(p -> "found " + p)
+                .orElse("not available: no MPICH (libmpich.so.12 / libmpi.so.12); install it with `apt-get install mpich`"));
+        return selfTest() ? 0 : 1;
+    }
+
+    private static int intraOpThreads() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            return TorchStable.torch_get_num_threads(out) == 0 ? out.get(java.lang.foreign.ValueLayout.JAVA_INT, 0) : -1;
+        }
+    }
+
+    /** A 64×64 float32 matmul through libtorch against a Java double-precision product. */
+    private static boolean selfTest() {
+        int n = 64;
+        try (TensorScope ignored = TensorScope.open()) {
+            Tensor a = Tensor.randn(1, DType.F32, Device.CPU, n, n), b = Tensor.randn(2, DType.F32, Device.CPU, n, n);
+            float[] x = a.toFloatArray(), y = b.toFloatArray(), z = Ops.mm(a, b).toFloatArray();
+            double maxError = 0;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < n; j++) {
+                    double expected = 0;
+                    for (int k = 0; k < n; k++) expected += (double) x[i * n + k] * y[k * n + j];
+                    maxError = Math.max(maxError, Math.abs(expected - z[i * n + j]));
+                }
+            }
+            boolean ok = maxError < 1e-3;
+            System.out.printf("Self-test: %dx%d float32 matmul, max |error| vs Java float64 = %.2e: %s%n", n, n, maxError, ok ? "ok" : "FAILED");
+            return ok;
+        } catch (RuntimeException e) {
+            System.out.println("Self-test: FAILED: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static Optional<Path> findLibrary(Path torchLib, String... names) {
+        Path sitePackages = torchLib.getParent() == null ? null : torchLib.getParent().getParent();
+        for (String name : names) {
+            if (sitePackages != null) {
+                Path nvidia = sitePackages.resolve("nvidia/nccl/lib").resolve(name);
+                if (Files.isRegularFile(nvidia)) return Optional.of(nvidia);
+            }
+            for (Path dir : SYSTEM_LIB_DIRS) {
+                Path p = dir.resolve(name);
+                if (Files.isRegularFile(p)) return Optional.of(p);
+            }
+            Optional<Path> viaLdconfig = ldconfigLookup(name);
+            if (viaLdconfig.isPresent()) return viaLdconfig;
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Path> ldconfigLookup(String name) {
+        for (String ldconfig : List.of("/sbin/ldconfig", "/usr/sbin/ldconfig")) {
+            if (!Files.isExecutable(Path.of(ldconfig))) continue;
+            try {
+                Process p = new ProcessBuilder(ldconfig, "-p").redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes());
+                p.waitFor();
+                for (String line : out.split("\n")) {
+                    String l = line.strip();
+                    if (l.startsWith(name + " ") && l.contains("=> ")) return Optional.of(Path.of(l.substring(l.indexOf("=> ") + 3)));
+                }
+            } catch (IOException e) {
+                return Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,256 @@
+package dev.fullshard.tensor;
+
+import dev.fullshard.bindings.LibStdCxx;
+import dev.fullshard.bindings.NativeStderr;
+import dev.fullshard.bindings.TorchStable;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.StringJoiner;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * One call of an ATen operator through {@code torch_call_dispatcher}, built argument by argument.
+ *
+ * <p>The rules of libtorch 2.10's boxed calling convention (see the ABI notes in docs/):
+ * <ul>
+ *   <li>every schema argument goes on the stack in schema order, defaults included;</li>
+ *   <li>each value is a 64-bit StableIValue whose meaning the schema decides: a tensor is a handle,
+ *       which the dispatcher consumes (so each slot gets a fresh {@link Tensor#newRef()}); a float is
+ *       the bits of a double; a list is a StableListHandle;</li>
+ *   <li>an optional holding a value is a pointer to an 8-byte cell from C++ {@code operator new},
+ *       which libtorch frees; None is 0;</li>
+ *   <li>returns come back in slots 0..n-1 and belong to the caller.</li>
+ * </ul>
+ * The inputs are checked (open, memory alive) before any handle is made, so a Java-side error
+ * leaks nothing; a libtorch failure becomes a {@link TorchException} naming the operator, the
+ * input shapes and libtorch's message.
+ */
+final class Dispatch {
+    /** The schema version the stacks below are laid out for (TORCH_ABI_VERSION of 2.10.0). */
+    private static final long SCHEMA_VERSION = (2L << 56) | (10L << 48);
+
+    /** An operator name and overload, as C strings made once. */
+    record Op(String name, String overload, MemorySegment cName, MemorySegment cOverload) {
+        static Op of(String qualified) {
+            int dot = qualified.indexOf('.');
+            String name = dot < 0 ? qualified : qualified.substring(0, dot);
+            String overload = dot < 0 ? "" : qualified.substring(dot + 1);
+            return new Op(name, overload, Arena.global().allocateFrom(name), Arena.global().allocateFrom(overload));
+        }
+
+        @Override
+        public String toString() {
+            return overload.isEmpty() ? name : name + "." + overload;
+        }
+    }
+
+    private final Op op;
+    private final Tensor[] inputs;
+    private final MemorySegment stack;
+    private int slots;
+
+    private Dispatch(Op op, Tensor[] inputs) {
+        this.op = op;
+        this.inputs = inputs;
+        this.stack = Scratch.get().stack;
+    }
+
+    /** Starts a call; {@code inputs} are every tensor the call will pass (null for absent optionals). */
+    static Dispatch call(Op op, Tensor... inputs) {
+        for (Tensor t : inputs) if (t != null) t.handle();
+        return new Dispatch(op, inputs);
+    }
+
+    private Dispatch push(long value) {
+        if (slots == Scratch.STACK_SLOTS) throw new IllegalStateException(op + ": more than " + Scratch.STACK_SLOTS + " arguments");
+        stack.setAtIndex(JAVA_LONG, slots++, value);
+        return this;
+    }
+
+    Dispatch tensor(Tensor t) {
+        return push(t.newRef());
+    }
+
+    /** {@code Tensor?}. */
+    Dispatch optTensor(Tensor t) {
+        return push(t == null ? 0 : box(t.newRef()));
+    }
+
+    /** {@code Tensor[]}. */
+    Dispatch tensors(Tensor... ts) {
+        long list = newList(ts.length);
+        for (Tensor t : ts) listAdd(list, t.newRef());
+        return push(list);
+    }
+
+    /** {@code Tensor?[]}: null elements are None. */
+    Dispatch optTensors(Tensor... ts) {
+        long list = newList(ts.length);
+        for (Tensor t : ts) listAdd(list, t == null ? 0 : box(t.newRef()));
+        return push(list);
+    }
+
+    /** {@code int}, {@code SymInt}. */
+    Dispatch i64(long v) {
+        return push(v);
+    }
+
+    /** {@code int?}, {@code SymInt?}: null is None. */
+    Dispatch optI64(Long v) {
+        return push(v == null ? 0 : box(v));
+    }
+
+    /** {@code float}. */
+    Dispatch f64(double v) {
+        return push(Double.doubleToRawLongBits(v));
+    }
+
+    /** {@code float?}: null is None. */
+    Dispatch optF64(Double v) {
+        return push(v == null ? 0 : box(Double.doubleToRawLongBits(v)));
+    }
+
+    Dispatch bool(boolean v) {
+        return push(v ? 1 : 0);
+    }
+
+    /** {@code bool?}: null is None. */
+    Dispatch optBool(Boolean v) {
+        return push(v == null ? 0 : box(v ? 1 : 0));
+    }
+
+    /** {@code int[]}, {@code SymInt[]}, {@code int[N]}. */
+    Dispatch ints(long... values) {
+        long list = newList(values.length);
+        for (long v : values) listAdd(list, v);
+        return push(list);
+    }
+
+    /** {@code int[]?}: null is None. */
+    Dispatch optInts(long... values) {
+        if (values == null) return push(0);
+        long list = newList(values.length);
+        for (long v : values) listAdd(list, v);
+        return push(box(list));
+    }
+
+    /** {@code bool[N]}. */
+    Dispatch bools(boolean... values) {
+        long list = newList(values.length);
+        for (boolean v : values) listAdd(list, v ? 1 : 0);
+        return push(list);
+    }
+
+    /** {@code ScalarType}. */
+    Dispatch dtype(DType d) {
+        return push(d.code() & 0xFFFF_FFFFL);
+    }
+
+    /** {@code ScalarType?}: null is None. */
+    Dispatch optDtype(DType d) {
+        return push(d == null ? 0 : box(d.code() & 0xFFFF_FFFFL));
+    }
+
+    /** {@code Device?}: the device type in the high 32 bits, the index (-1 for none) in the low ones. */
+    Dispatch optDevice(Device d) {
+        return push(d == null ? 0 : box(((long) d.typeCode() << 32) | (d.index() & 0xFFFF_FFFFL)));
+    }
+
+    /** An optional argument passed as None ({@code Scalar?}, {@code Layout?}, {@code Generator?}, ...). */
+    Dispatch none() {
+        return push(0);
+    }
+
+    // ---------------------------------------------------------------- running
+
+    /** Runs an operator that returns nothing (in-place ops on lists). */
+    void run() {
+        invoke(0);
+    }
+
+    /** Runs and adopts the single tensor returned. */
+    Tensor returnTensor() {
+        invoke(1);
+        return Tensor.adopt(stack.getAtIndex(JAVA_LONG, 0));
+    }
+
+    /** Runs a view operator: the result shares storage (and any Java-owned memory) with {@code base}. */
+    Tensor returnView(Tensor base) {
+        invoke(1);
+        return Tensor.adoptView(stack.getAtIndex(JAVA_LONG, 0), base);
+    }
+
+    /** Runs an in-place operator: the returned alias of the mutated input is released at once. */
+    void runInPlace() {
+        invoke(1);
+        Tensor.check(TorchStable.aoti_torch_delete_tensor_object(MemorySegment.ofAddress(stack.getAtIndex(JAVA_LONG, 0))),
+                "aoti_torch_delete_tensor_object", "");
+    }
+
+    /** Runs and adopts {@code n} returned tensors. */
+    Tensor[] returnTensors(int n) {
+        invoke(n);
+        long[] handles = new long[n];
+        for (int i = 0; i < n; i++) handles[i] = stack.getAtIndex(JAVA_LONG, i);
+        Tensor[] out = new Tensor[n];
+        for (int i = 0; i < n; i++) out[i] = Tensor.adopt(handles[i]);
+        return out;
+    }
+
+    /** Runs and adopts every tensor of the returned {@code Tensor[]}. */
+    Tensor[] returnTensorList() {
+        invoke(1);
+        MemorySegment list = MemorySegment.ofAddress(stack.getAtIndex(JAVA_LONG, 0));
+        MemorySegment cell = Scratch.get().cell;
+        Tensor.check(TorchStable.torch_list_size(list, cell), "torch_list_size", "");
+        int n = (int) cell.get(JAVA_LONG, 0);
+        long[] handles = new long[n];
+        for (int i = 0; i < n; i++) {
+            Tensor.check(TorchStable.torch_list_get_item(list, i, cell), "torch_list_get_item", "");
+            handles[i] = cell.get(JAVA_LONG, 0);
+        }
+        Tensor.check(TorchStable.torch_delete_list(list), "torch_delete_list", "");
+        Tensor[] out = new Tensor[n];
+        for (int i = 0; i < n; i++) out[i] = Tensor.adopt(handles[i]);
+        return out;
+    }
+
+    /** Runs and returns a {@code bool} result. */
+    boolean returnBool() {
+        invoke(1);
+        return (stack.getAtIndex(JAVA_LONG, 0) & 0xFF) != 0;
+    }
+
+    private void invoke(int returns) {
+        if (returns > Scratch.STACK_SLOTS) throw new IllegalStateException(op + ": too many returns");
+        int rc = TorchStable.torch_call_dispatcher(op.cName(), op.cOverload(), stack, SCHEMA_VERSION);
+        if (rc != 0) throw new TorchException(op.toString(), describeInputs(), NativeStderr.lastError());
+    }
+
+    private String describeInputs() {
+        StringJoiner j = new StringJoiner(", ", "(", ")");
+        for (Tensor t : inputs) j.add(t == null ? "None" : t.describe());
+        return j.toString();
+    }
+
+    // ---------------------------------------------------------------- encodings
+
+    /** An {@code operator new} cell holding {@code value}, for an optional argument. */
+    private static long box(long value) {
+        MemorySegment cell = LibStdCxx._Znwm(8).reinterpret(8);
+        cell.set(JAVA_LONG, 0, value);
+        return cell.address();
+    }
+
+    private static long newList(int capacity) {
+        MemorySegment cell = Scratch.get().cell;
+        Tensor.check(TorchStable.torch_new_list_reserve_size(capacity, cell), "torch_new_list_reserve_size", "");
+        return cell.get(JAVA_LONG, 0);
+    }
+
+    private static void listAdd(long list, long value) {
+        Tensor.check(TorchStable.torch_list_push_back(MemorySegment.ofAddress(list), value), "torch_list_push_back", "");
+    }
+}
