@@ -19,9 +19,10 @@ import java.nio.file.StandardOpenOption;
  * <p>libtorch 2.10 turns a C++ exception into return code 1 and writes the message only to the
  * process's stderr (LOG(ERROR)); there is no C function to read it. So, before libtorch loads,
  * file descriptor 2 is pointed at a temporary file. After a failed call, {@link #lastError()} reads
- * what was written since the previous failure. A daemon thread copies everything in that file to
- * the original stderr every 100 ms (and at exit), and Java's {@code System.err} is pointed straight at
- * the original stderr, so nothing the user would have seen is hidden.
+ * what was written since the previous failure. A daemon thread copies that file to the original
+ * stderr every 100 ms (and at exit), leaving out only libtorch's exception reports (the message and
+ * its C++ backtrace), which reach the user inside the Java exception instead. Java's
+ * {@code System.err} is pointed straight at the original stderr, so nothing else is hidden.
  *
  * <p>Set {@code FULLSHARD_CAPTURE_STDERR=0} to leave stderr alone (errors then carry no libtorch text).
  */
@@ -33,6 +34,7 @@ public final class NativeStderr {
     private static OutputStream original;
     private static long forwarded;
     private static long attributed;
+    private static boolean inExceptionReport;
 
     private NativeStderr() {
     }
@@ -65,12 +67,12 @@ public final class NativeStderr {
                 } catch (InterruptedException e) {
                     return;
                 }
-                forward();
+                forward(false);
             }
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             forwarder.interrupt();
-            forward();
+            forward(true);
             try {
                 Files.deleteIfExists(file);
             } catch (IOException ignored) {
@@ -102,13 +104,26 @@ public final class NativeStderr {
         }
     }
 
-    private static synchronized void forward() {
+    /** Copies whole new lines (and, at exit, the rest) to the original stderr, minus exception reports. */
+    private static synchronized void forward(boolean all) {
         try {
-            long end = capture.size();
-            if (end > forwarded) {
-                original.write(read(forwarded, end).getBytes(StandardCharsets.UTF_8));
+            long end = Math.min(capture.size(), forwarded + (1 << 20));
+            if (end <= forwarded) return;
+            String text = read(forwarded, end);
+            int cut = all ? text.length() : text.lastIndexOf('\n') + 1;
+            if (cut == 0) return;
+            StringBuilder shown = new StringBuilder();
+            for (String line : text.substring(0, cut).split("(?<=\n)")) {
+                if (line.contains("Exception in aoti_torch:")) inExceptionReport = true;
+                else if (inExceptionReport && !line.startsWith("Exception raised from") && !line.startsWith("frame #")) {
+                    inExceptionReport = false;
+                }
+                if (!inExceptionReport) shown.append(line);
+            }
+            forwarded += text.substring(0, cut).getBytes(StandardCharsets.UTF_8).length;
+            if (!shown.isEmpty()) {
+                original.write(shown.toString().getBytes(StandardCharsets.UTF_8));
                 original.flush();
-                forwarded = end;
             }
         } catch (IOException ignored) {
             // the original stderr is gone (closed pipe): nothing left to show the text to

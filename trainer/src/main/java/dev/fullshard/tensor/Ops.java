@@ -132,7 +132,8 @@ public final class Ops {
      * bool non_blocking=False, MemoryFormat? memory_format) -> Tensor}: always a new contiguous tensor.
      */
     public static Tensor toCopy(Tensor t, DType dtype, Device device) {
-        return Dispatch.call(TO_COPY, t).tensor(t).optDtype(dtype).none().optDevice(device).none().bool(false).none().returnTensor();
+        return Dispatch.call(TO_COPY, t).tensor(t).optDtype(dtype).none().optDevice(device).none().bool(false)
+                .optI64(MemoryFormats.CONTIGUOUS).returnTensor();
     }
 
     /** {@code clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor}. */
@@ -153,7 +154,7 @@ public final class Ops {
 
     /** {@code fill_.Scalar} through the shim {@code aoti_torch_aten_fill__Scalar}: every element ← value. */
     public static void fill(Tensor t, double value) {
-        Tensor.check(TorchStable.aoti_torch_aten_fill__Scalar(t.handle(), value), "aten::fill_.Scalar", "(" + t.describe() + ")");
+        Tensor.check(TorchStable.aoti_torch_aten_fill__Scalar(t.handle(), value), "aten::fill_.Scalar", t);
     }
 
     /** {@code zeros_like(Tensor self, *, ScalarType? dtype, Layout? layout, Device? device, bool? pin_memory, MemoryFormat? memory_format)}. */
@@ -242,7 +243,7 @@ public final class Ops {
         checkBroadcast("sub", a, b);
         MemorySegment out = Scratch.get().cell;
         Tensor.check(TorchStable.aoti_torch_aten_subtract_Tensor(a.handle(), b.handle(), alpha, out),
-                "aten::subtract.Tensor", "(" + a.describe() + ", " + b.describe() + ")");
+                "aten::subtract.Tensor", a, b);
         return Tensor.adopt(out.get(JAVA_LONG, 0));
     }
 

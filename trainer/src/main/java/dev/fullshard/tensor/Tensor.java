@@ -412,6 +412,18 @@ public final class Tensor implements AutoCloseable {
         if (rc != 0) throw new TorchException(function, inputs, NativeStderr.lastError());
     }
 
+    /**
+     * Like {@link #check(int, String, String)}, describing {@code inputs} only on failure: describing
+     * reads metadata through the same scratch cell that may still hold the call's result.
+     */
+    static void check(int rc, String function, Tensor... inputs) {
+        if (rc != 0) {
+            java.util.StringJoiner j = new java.util.StringJoiner(", ", "(", ")");
+            for (Tensor t : inputs) j.add(t.describe());
+            throw new TorchException(function, j.toString(), NativeStderr.lastError());
+        }
+    }
+
     static long numel(long[] shape) {
         long n = 1;
         for (long s : shape) {
