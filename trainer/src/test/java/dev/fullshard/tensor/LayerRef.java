@@ -218,26 +218,26 @@ final class LayerRef {
         int b = (int) q.shape[0], h = (int) q.shape[1], lq = (int) q.shape[2], e = (int) q.shape[3];
         int lk = (int) k.shape[2], ev = (int) v.shape[3];
         Ref out = Ref.zeros(b, h, lq, ev), lse = Ref.zeros(b, h, lq);
-        for (int bi = 0; bi < b; bi++) {
-            for (int hi = 0; hi < h; hi++) {
-                for (int i = 0; i < lq; i++) {
-                    double[] s = new double[lk];
-                    for (int j = 0; j < lk; j++) {
-                        if (causal && j > i) {
-                            s[j] = Double.NEGATIVE_INFINITY;
-                            continue;
-                        }
-                        double dot = 0;
-                        for (int c = 0; c < e; c++) dot += q.get(bi, hi, i, c) * k.get(bi, hi, j, c);
-                        s[j] = scale * dot;
+        double[] s = new double[lk];
+        // Flat row-major indexing (the finite-difference checks call this thousands of times).
+        for (int head = 0; head < b * h; head++) {
+            int qBase = head * lq * e, kBase = head * lk * e, vBase = head * lk * ev, oBase = head * lq * ev;
+            for (int i = 0; i < lq; i++) {
+                for (int j = 0; j < lk; j++) {
+                    if (causal && j > i) {
+                        s[j] = Double.NEGATIVE_INFINITY;
+                        continue;
                     }
-                    double l = logSumExp(s);
-                    lse.set(l, bi, hi, i);
-                    for (int c = 0; c < ev; c++) {
-                        double o = 0;
-                        for (int j = 0; j < lk; j++) if (s[j] != Double.NEGATIVE_INFINITY) o += Math.exp(s[j] - l) * v.get(bi, hi, j, c);
-                        out.set(o, bi, hi, i, c);
-                    }
+                    double dot = 0;
+                    for (int c = 0; c < e; c++) dot += q.data[qBase + i * e + c] * k.data[kBase + j * e + c];
+                    s[j] = scale * dot;
+                }
+                double l = logSumExp(s);
+                lse.data[head * lq + i] = l;
+                for (int j = 0; j < lk; j++) {
+                    if (s[j] == Double.NEGATIVE_INFINITY) continue;
+                    double pij = Math.exp(s[j] - l);
+                    for (int c = 0; c < ev; c++) out.data[oBase + i * ev + c] += pij * v.data[vBase + j * ev + c];
                 }
             }
         }
