@@ -1,6 +1,8 @@
 package dev.fullshard.tensor;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -15,6 +17,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  * computed from the exact values the inputs hold, in float32 and bfloat16, with strided inputs.
  */
 class OpsLayerTest {
+    private long liveBefore;
+
+    @BeforeEach
+    void countLiveTensors() {
+        liveBefore = Tensor.liveCount();
+    }
+
+    /** Every test closes what it made through its scope, so an op that leaked a handle shows up here. */
+    @AfterEach
+    void noTensorHandleLeaks() {
+        assertThat(Tensor.liveCount()).as("tensor handles left open").isEqualTo(liveBefore);
+    }
 
     // ================================================================ aten::embedding, embedding_dense_backward
 

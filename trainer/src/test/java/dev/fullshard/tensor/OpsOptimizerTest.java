@@ -1,6 +1,8 @@
 package dev.fullshard.tensor;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -15,6 +17,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  * GradScaler's rules, and aten::_foreach_mul_.Tensor.
  */
 class OpsOptimizerTest {
+    private long liveBefore;
+
+    @BeforeEach
+    void countLiveTensors() {
+        liveBefore = Tensor.liveCount();
+    }
+
+    /** Every test closes what it made through its scope, so an op that leaked a handle shows up here. */
+    @AfterEach
+    void noTensorHandleLeaks() {
+        assertThat(Tensor.liveCount()).as("tensor handles left open").isEqualTo(liveBefore);
+    }
 
     private static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
     private static final long[][] SHAPES = {{4, 3}, {5}, {2, 2, 3}};
