@@ -574,13 +574,14 @@ public final class Ops {
     }
 
     /**
-     * RMSNorm backward, composed (2.10 has no CPU kernel for {@code _fused_rms_norm_backward}), in float32:
-     * with y = x·r·w and r = rstd, dx = r·(g·w) − x·r³·mean(g·w·x), dw = Σ_rows g·x·r.
+     * RMSNorm backward, composed (2.10 has no CPU kernel for {@code _fused_rms_norm_backward}), in float32
+     * (float64 for float64 inputs): with y = x·r·w and r = rstd, dx = r·(g·w) − x·r³·mean(g·w·x), dw = Σ_rows g·x·r.
      */
     public static RmsNormGrads rmsNormBackward(Tensor gradOutput, Tensor x, Tensor rstd, Tensor weight) {
         checkSameShape("rms_norm backward", gradOutput, x);
         try (TensorScope scope = TensorScope.open()) {
-            Tensor g = gradOutput.to(DType.F32), xf = x.to(DType.F32), r = rstd.to(DType.F32), w = weight.to(DType.F32);
+            DType compute = x.dtype() == DType.F64 ? DType.F64 : DType.F32;
+            Tensor g = gradOutput.to(compute), xf = x.to(compute), r = rstd.to(compute), w = weight.to(compute);
             Tensor gw = mul(g, w);
             Tensor meanGwx = mean(mul(gw, xf), true, -1);
             Tensor r3 = mul(mul(r, r), r);
