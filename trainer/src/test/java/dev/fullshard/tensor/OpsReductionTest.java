@@ -127,6 +127,54 @@ class OpsReductionTest {
         }
     }
 
+    @ParameterizedTest(name = "aten::sum.dim_IntList over 262144 elements accumulates in float {0}")
+    @EnumSource(names = {"F32", "BF16"})
+    void sumOfALargeTensor(DType dtype) {
+        // Long enough rows that bf16 accumulation (or a lost partial sum of the parallel path) shows.
+        Ref values = Ref.randn(15, 1, 256, 1024).map(v -> 1 + v);
+        for (int[] dims : new int[][]{{1}, {0}, {0, 1}}) {
+            try (TensorScope s = TensorScope.open()) {
+                Input x = input(values, dtype, Layout.TRANSPOSED);
+                Tensor r = Ops.sum(x.tensor(), false, dims);
+                assertSumClose(r, RefMath.sum(x.ref(), false, dims), RefMath.sum(x.ref().map(Math::abs), false, dims),
+                        RefMath.groupSize(x.ref().shape, dims), U_F32, dtype, 1, "large sum " + Arrays.toString(dims) + " " + dtype);
+            }
+        }
+    }
+
+    @Test
+    void sumOfIntegerValuedFloat32IsExact() {
+        // Integers in [-8, 8]: every partial sum of 2^18 of them is an integer below 2^24, exact in float32
+        // whatever the summation order, so the result must equal the exact sum.
+        Ref values = Ref.randn(17, 3, 256, 1024).map(v -> Math.max(-8, Math.min(8, Math.rint(v))));
+        for (Layout layout : Layout.values()) {
+            for (int[] dims : new int[][]{{1}, {0}, {0, 1}}) {
+                try (TensorScope s = TensorScope.open()) {
+                    Input x = input(values, DType.F32, layout);
+                    RefMath.assertExact(Ops.sum(x.tensor(), false, dims), RefMath.sum(x.ref(), false, dims),
+                            "integer sum " + Arrays.toString(dims) + " " + layout);
+                }
+            }
+        }
+    }
+
+    /** ATen reads an empty dimension list as "every dimension" (sum, mean, amax and norm alike). */
+    @ParameterizedTest(name = "aten::sum.dim_IntList, aten::mean.dim, aten::amax, aten::norm with no dims reduce everything {0}")
+    @EnumSource(names = {"F32", "BF16"})
+    void emptyDimListReducesEverything(DType dtype) {
+        try (TensorScope s = TensorScope.open()) {
+            Input x = input(randn(16), dtype, Layout.TRANSPOSED);
+            long n = x.ref().data.length;
+            Ref sum = RefMath.sum(x.ref(), false, 0, 1, 2), absSum = RefMath.sum(x.ref().map(Math::abs), false, 0, 1, 2);
+            assertSumClose(Ops.sum(x.tensor(), false), sum, absSum, n, U_F32, dtype, 1, "sum over []");
+            assertSumClose(Ops.mean(x.tensor(), false), sum.map(v -> v / n), absSum, n + 1, U_F32, dtype, 1.0 / n, "mean over []");
+            RefMath.assertExact(Ops.amax(x.tensor(), true), RefMath.reduce(x.ref(), true, Double.NEGATIVE_INFINITY, Math::max, 0, 1, 2),
+                    "amax over [] keepdim");
+            Ref norm = RefMath.sum(x.ref().map(v -> v * v), false, 0, 1, 2).map(Math::sqrt);
+            Ref.assertClose(Ops.norm(x.tensor(), false), norm, 0, 2 * (n * U_F32 + unitRoundoff(dtype)), "norm over []");
+        }
+    }
+
     @ParameterizedTest(name = "aten::mean.dim {0}")
     @EnumSource(names = {"F32", "BF16"})
     void mean(DType dtype) {

@@ -474,7 +474,9 @@ class OpsViewTest {
             // the same through a 2-d transposed source, which takes another copy loop
             Tensor transposed = Ops.transpose(Tensor.of(source, 64, 64), 0, 1);
             float[] logical = transposed.toFloatArray();
-            assertHalfBits(Ops.toCopy(transposed, dtype, Device.CPU).toHalfBits(), logical, dtype);
+            Tensor halfOfTransposed = Ops.toCopy(transposed, dtype, Device.CPU);
+            assertThat(halfOfTransposed.isContiguous()).as("_to_copy makes a contiguous tensor").isTrue();
+            assertHalfBits(halfOfTransposed.toHalfBits(), logical, dtype);
         }
     }
 
