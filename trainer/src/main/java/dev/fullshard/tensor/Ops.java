@@ -111,7 +111,7 @@ public final class Ops {
     /** {@code unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]}. */
     public static Tensor[] unbind(Tensor t, int dim) {
         checkDim("unbind", t, dim);
-        return Dispatch.call(UNBIND, t).tensor(t).i64(dim).returnTensorList();
+        return Dispatch.call(UNBIND, t).tensor(t).i64(dim).returnViewList(t);
     }
 
     // ================================================================ copies, conversions, creation
