@@ -16,6 +16,11 @@ public final class LibC {
     private LibC() {
     }
 
+    /** The library these downcalls resolve their symbols in (for the header-consistency test). */
+    static NativeLibrary library() {
+        return LIB;
+    }
+
     public static final FunctionDescriptor setenv$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
     private static final MethodHandle setenv$MH = LIB.downcall("setenv", setenv$DESC);
 

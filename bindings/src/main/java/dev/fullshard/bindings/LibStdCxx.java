@@ -16,6 +16,11 @@ public final class LibStdCxx {
     private LibStdCxx() {
     }
 
+    /** The library these downcalls resolve their symbols in (for the header-consistency test). */
+    static NativeLibrary library() {
+        return LIB;
+    }
+
     public static final FunctionDescriptor _Znwm$DESC = FunctionDescriptor.of(ADDRESS, JAVA_LONG);
     private static final MethodHandle _Znwm$MH = LIB.downcall("_Znwm", _Znwm$DESC);
 

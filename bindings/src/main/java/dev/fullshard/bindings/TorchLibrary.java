@@ -85,6 +85,9 @@ public final class TorchLibrary {
             Located where = locate(notes);
             List<Path> libs = new ArrayList<>();
             SymbolLookup torch = loadFrom(where.dir(), libs, notes);
+            if (torch == null) {
+                throw new TorchLoadException("no libtorch_cpu.so in " + where.dir() + " any more (was it removed while fullshard started?)");
+            }
             if (torch.find("torch_call_dispatcher").isEmpty()) {
                 throw new TorchLoadException("libtorch in " + where.dir() + " has no torch_call_dispatcher: "
                         + "fullshard needs libtorch 2.10 or newer");

@@ -18,6 +18,11 @@ public final class TorchStable {
     private TorchStable() {
     }
 
+    /** The library these downcalls resolve their symbols in (for the header-consistency test). */
+    static NativeLibrary library() {
+        return LIB;
+    }
+
     public static final FunctionDescriptor aoti_torch_abi_version$DESC = FunctionDescriptor.of(JAVA_LONG);
     private static final MethodHandle aoti_torch_abi_version$MH = LIB.downcall("aoti_torch_abi_version", aoti_torch_abi_version$DESC);
 

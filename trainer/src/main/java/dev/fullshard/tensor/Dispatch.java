@@ -201,6 +201,15 @@ final class Dispatch {
 
     /** Runs and adopts every tensor of the returned {@code Tensor[]}. */
     Tensor[] returnTensorList() {
+        return returnList(null);
+    }
+
+    /** Runs an operator returning a list of views of {@code base} (they share its storage and any Java-owned memory). */
+    Tensor[] returnViewList(Tensor base) {
+        return returnList(base);
+    }
+
+    private Tensor[] returnList(Tensor viewBase) {
         invoke(1);
         MemorySegment list = MemorySegment.ofAddress(stack.getAtIndex(JAVA_LONG, 0));
         MemorySegment cell = Scratch.get().cell;
@@ -213,7 +222,7 @@ final class Dispatch {
         }
         Tensor.check(TorchStable.torch_delete_list(list), "torch_delete_list", "");
         Tensor[] out = new Tensor[n];
-        for (int i = 0; i < n; i++) out[i] = Tensor.adopt(handles[i]);
+        for (int i = 0; i < n; i++) out[i] = viewBase == null ? Tensor.adopt(handles[i]) : Tensor.adoptView(handles[i], viewBase);
         return out;
     }
 

@@ -111,7 +111,7 @@ public final class Ops {
     /** {@code unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]}. */
     public static Tensor[] unbind(Tensor t, int dim) {
         checkDim("unbind", t, dim);
-        return Dispatch.call(UNBIND, t).tensor(t).i64(dim).returnTensorList();
+        return Dispatch.call(UNBIND, t).tensor(t).i64(dim).returnViewList(t);
     }
 
     // ================================================================ copies, conversions, creation
@@ -225,12 +225,12 @@ public final class Ops {
 
     /** a + b, through {@code aoti_torch_aten_subtract_Tensor(a, b, alpha=-1)} (add.Tensor's alpha is a Scalar). */
     public static Tensor add(Tensor a, Tensor b) {
-        return sub(a, b, -1.0);
+        return subtract("add", a, b, -1.0);
     }
 
     /** a + alpha·b. */
     public static Tensor add(Tensor a, Tensor b, double alpha) {
-        return sub(a, b, -alpha);
+        return subtract("add", a, b, -alpha);
     }
 
     /** a − b. */
@@ -240,7 +240,12 @@ public final class Ops {
 
     /** a − alpha·b: {@code aoti_torch_aten_subtract_Tensor(self, other, double alpha)}, any device. */
     public static Tensor sub(Tensor a, Tensor b, double alpha) {
-        checkBroadcast("sub", a, b);
+        return subtract("sub", a, b, alpha);
+    }
+
+    /** The shim call behind add and sub; {@code op} is the name the caller used, for messages. */
+    private static Tensor subtract(String op, Tensor a, Tensor b, double alpha) {
+        checkBroadcast(op, a, b);
         MemorySegment out = Scratch.get().cell;
         Tensor.check(TorchStable.aoti_torch_aten_subtract_Tensor(a.handle(), b.handle(), alpha, out),
                 "aten::subtract.Tensor", a, b);
