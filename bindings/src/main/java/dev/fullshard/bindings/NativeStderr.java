@@ -28,6 +28,11 @@ import java.nio.file.StandardOpenOption;
  */
 public final class NativeStderr {
     private static final int MAX_MESSAGE = 4000;
+    /**
+     * A long run that keeps logging (warnings, caught errors) must not fill the disk: past this size
+     * (system property {@code fullshard.stderr.rotate.bytes}, default 64 MiB) the capture file is replaced.
+     */
+    private static final long ROTATE_BYTES = Long.getLong("fullshard.stderr.rotate.bytes", 64L << 20);
     private static boolean installed;
     private static Path file;
     private static FileChannel capture;
@@ -41,19 +46,13 @@ public final class NativeStderr {
 
     static synchronized void install() {
         if (installed || "0".equals(TorchLibrary.setting("FULLSHARD_CAPTURE_STDERR", "fullshard.capture.stderr"))) return;
-        try (Arena arena = Arena.ofConfined()) {
-            String template = Path.of(System.getProperty("java.io.tmpdir"), "fullshard-stderr-" + ProcessHandle.current().pid() + "-XXXXXX").toString();
-            MemorySegment path = arena.allocateFrom(template);
-            int fd = LibC.mkstemp(path);
-            if (fd < 0) return;
-            int originalFd = LibC.dup(2);
-            if (originalFd < 0 || LibC.dup2(fd, 2) < 0) {
-                LibC.close(fd);
+        int originalFd = LibC.dup(2);
+        if (originalFd < 0) return;
+        try {
+            if (!redirectToNewFile()) {
+                LibC.close(originalFd);
                 return;
             }
-            LibC.close(fd);
-            file = Path.of(path.getString(0));
-            capture = FileChannel.open(file, StandardOpenOption.READ);
             original = new FileOutputStream("/proc/self/fd/" + originalFd, true);
             System.setErr(new PrintStream(original, true, StandardCharsets.UTF_8));
             installed = true;
@@ -79,6 +78,25 @@ public final class NativeStderr {
                 // a leftover temp file is harmless
             }
         }));
+    }
+
+    /** Points fd 2 at a fresh temporary file and opens it for reading; false if that was not possible. */
+    private static boolean redirectToNewFile() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            String template = Path.of(System.getProperty("java.io.tmpdir"), "fullshard-stderr-" + ProcessHandle.current().pid() + "-XXXXXX").toString();
+            MemorySegment path = arena.allocateFrom(template);
+            int fd = LibC.mkstemp(path);
+            if (fd < 0) return false;
+            boolean redirected = LibC.dup2(fd, 2) >= 0;
+            LibC.close(fd);
+            if (!redirected) return false;
+            file = Path.of(path.getString(0));
+            capture = FileChannel.open(file, StandardOpenOption.READ);
+            forwarded = 0;
+            attributed = 0;
+            inExceptionReport = false;
+            return true;
+        }
     }
 
     /**
@@ -125,8 +143,19 @@ public final class NativeStderr {
                 original.write(shown.toString().getBytes(StandardCharsets.UTF_8));
                 original.flush();
             }
+            if (forwarded == capture.size() && forwarded > ROTATE_BYTES) rotate();
         } catch (IOException ignored) {
             // the original stderr is gone (closed pipe): nothing left to show the text to
+        }
+    }
+
+    /** Starts a new capture file once everything in the old one has been shown, and deletes the old one. */
+    private static void rotate() throws IOException {
+        Path old = file;
+        FileChannel oldCapture = capture;
+        if (redirectToNewFile()) {
+            oldCapture.close();
+            Files.deleteIfExists(old);
         }
     }
 

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -220,6 +221,10 @@ public final class TorchLibrary {
             try (FileChannel channel = FileChannel.open(root.resolve(key + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock ignored = channel.lock()) {
                 if (Files.isRegularFile(dir.resolve(COMPLETE_MARKER))) return dir;
+                // Holding the lock, any temporary folder left is from an extraction that died.
+                try (Stream<Path> stale = Files.list(root)) {
+                    for (Path old : stale.filter(p -> p.getFileName().toString().startsWith(key + ".tmp-")).toList()) deleteTree(old);
+                }
                 Path tmp = Files.createTempDirectory(root, key + ".tmp-");
                 for (String resource : BUNDLED_FILES) {
                     try (InputStream in = loader.getResourceAsStream(resource)) {
@@ -228,6 +233,8 @@ public final class TorchLibrary {
                     }
                 }
                 Files.writeString(tmp.resolve(COMPLETE_MARKER), key + "\n");
+                // createTempDirectory makes it private to this user; the cache may be shared.
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
                 if (Files.exists(dir)) deleteTree(dir);
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             }

@@ -213,17 +213,23 @@ final class Dispatch {
         invoke(1);
         MemorySegment list = MemorySegment.ofAddress(stack.getAtIndex(JAVA_LONG, 0));
         MemorySegment cell = Scratch.get().cell;
-        Tensor.check(TorchStable.torch_list_size(list, cell), "torch_list_size", "");
-        int n = (int) cell.get(JAVA_LONG, 0);
-        long[] handles = new long[n];
-        for (int i = 0; i < n; i++) {
-            Tensor.check(TorchStable.torch_list_get_item(list, i, cell), "torch_list_get_item", "");
-            handles[i] = cell.get(JAVA_LONG, 0);
+        Tensor[] out = new Tensor[0];
+        try {
+            Tensor.check(TorchStable.torch_list_size(list, cell), "torch_list_size", "");
+            out = new Tensor[(int) cell.get(JAVA_LONG, 0)];
+            for (int i = 0; i < out.length; i++) {
+                Tensor.check(TorchStable.torch_list_get_item(list, i, cell), "torch_list_get_item", "");
+                long handle = cell.get(JAVA_LONG, 0);
+                out[i] = viewBase == null ? Tensor.adopt(handle) : Tensor.adoptView(handle, viewBase);
+            }
+            return out;
+        } catch (RuntimeException e) {
+            // Items not yet read stay in the list and leak with it; those adopted so far are released.
+            for (Tensor t : out) if (t != null) t.close();
+            throw e;
+        } finally {
+            TorchStable.torch_delete_list(list);
         }
-        Tensor.check(TorchStable.torch_delete_list(list), "torch_delete_list", "");
-        Tensor[] out = new Tensor[n];
-        for (int i = 0; i < n; i++) out[i] = viewBase == null ? Tensor.adopt(handles[i]) : Tensor.adoptView(handles[i], viewBase);
-        return out;
     }
 
     /** Runs and returns a {@code bool} result. */

@@ -245,8 +245,8 @@ public final class Tensor implements AutoCloseable {
     }
 
     long[] shapeRef() {
+        MemorySegment h = handle();
         if (shape == null) {
-            MemorySegment h = handle();
             MemorySegment out = Scratch.get().cell;
             check(TorchStable.aoti_torch_get_dim(h, out), "aoti_torch_get_dim", "");
             int dims = (int) out.get(JAVA_LONG, 0);
