@@ -15,14 +15,10 @@ final class LayerRef {
 
     // ---------------------------------------------------------------- inputs
 
-    /** A random tensor of {@code dtype} and the exact values it holds. */
-    record Input(Tensor tensor, Ref values) {
-    }
-
     /** Gaussian values (scaled), stored as {@code dtype}; {@code values} are what the tensor really holds. */
-    static Input randn(long seed, double scale, DType dtype, long... shape) {
+    static RefMath.Input randn(long seed, double scale, DType dtype, long... shape) {
         Tensor t = Ref.randn(seed, scale, shape).toTensor(dtype);
-        return new Input(t, Ref.of(t));
+        return new RefMath.Input(t, Ref.of(t));
     }
 
     // ---------------------------------------------------------------- comparisons
@@ -53,11 +49,6 @@ final class LayerRef {
         assertClose(actual, expected, tol[0], tol[1], what);
     }
 
-    /** Bit-exact comparison, for ops that only move values (gather, index_select, embedding). */
-    static void assertExact(Tensor actual, Ref expected, String what) {
-        assertClose(actual, expected, 0, 0, what);
-    }
-
     // ---------------------------------------------------------------- matrix products
 
     /**
@@ -71,7 +62,7 @@ final class LayerRef {
         long n = as[as.length - 2], k = as[as.length - 1], m = bs[bs.length - 1];
         if (bs[bs.length - 2] != k) throw new IllegalArgumentException("inner sizes differ");
         long[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
-        long[] batch = broadcast(batchA, batchB);
+        long[] batch = RefMath.broadcastShape(batchA, batchB);
         long[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = n;
         outShape[batch.length + 1] = m;
@@ -95,17 +86,6 @@ final class LayerRef {
             for (int d = 0, o = 0; d < s.length; d++) if (d != drop) shape[o++] = s[d];
         }
         return new Ref(shape, out.data);
-    }
-
-    private static long[] broadcast(long[] x, long[] y) {
-        int n = Math.max(x.length, y.length);
-        long[] out = new long[n];
-        for (int i = 1; i <= n; i++) {
-            long p = i <= x.length ? x[x.length - i] : 1, q = i <= y.length ? y[y.length - i] : 1;
-            if (p != q && p != 1 && q != 1) throw new IllegalArgumentException("no broadcast");
-            out[n - i] = Math.max(p, q);
-        }
-        return out;
     }
 
     /** The index into an operand with batch shape {@code shape} for the broadcast batch index {@code idx}. */

@@ -1,13 +1,12 @@
 package dev.fullshard.tensor;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.fullshard.tensor.LayerRef.assertClose;
-import static dev.fullshard.tensor.LayerRef.assertExact;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,20 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * NLL loss, CPU flash attention and their backwards) against double-precision Java references
  * computed from the exact values the inputs hold, in float32 and bfloat16, with strided inputs.
  */
+@ExtendWith(NoLeakedTensors.class)
 class OpsLayerTest {
-    private long liveBefore;
-
-    @BeforeEach
-    void countLiveTensors() {
-        liveBefore = Tensor.liveCount();
-    }
-
-    /** Every test closes what it made through its scope, so an op that leaked a handle shows up here. */
-    @AfterEach
-    void noTensorHandleLeaks() {
-        assertThat(Tensor.liveCount()).as("tensor handles left open").isEqualTo(liveBefore);
-    }
-
     // ================================================================ aten::embedding, embedding_dense_backward
 
     /** Repeated ids (3 three times, 1 three times) and unused rows (4, 5, 6, 8) on purpose. */
@@ -375,9 +362,9 @@ class OpsLayerTest {
      * (B, H, L, E) inputs built the way a model makes them: a (B, L, H, E) tensor transposed, so the
      * kernel sees strided q, k and v.
      */
-    private static LayerRef.Input heads(long seed, DType dtype, long b, long h, long l, long e) {
+    private static RefMath.Input heads(long seed, DType dtype, long b, long h, long l, long e) {
         var blhe = randn(seed, 1, dtype, b, l, h, e);
-        return new LayerRef.Input(blhe.tensor().transpose(1, 2), blhe.values().transpose(1, 2));
+        return new RefMath.Input(blhe.tensor().transpose(1, 2), blhe.values().transpose(1, 2));
     }
 
     /**

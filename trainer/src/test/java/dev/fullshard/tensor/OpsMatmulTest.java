@@ -1,7 +1,6 @@
 package dev.fullshard.tensor;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -15,20 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * input tensors really hold, in float32 and bfloat16 (libtorch accumulates bf16 products in float32
  * and rounds the result once, so the bf16 tolerance covers it), with contiguous and strided inputs.
  */
+@ExtendWith(NoLeakedTensors.class)
 class OpsMatmulTest {
-    private long liveBefore;
-
-    @BeforeEach
-    void countLiveTensors() {
-        liveBefore = Tensor.liveCount();
-    }
-
-    /** Every test closes what it made through its scope, so an op that leaked a handle shows up here. */
-    @AfterEach
-    void noTensorHandleLeaks() {
-        assertThat(Tensor.liveCount()).as("tensor handles left open").isEqualTo(liveBefore);
-    }
-
     // ---------------------------------------------------------------- aten::mm
 
     @ParameterizedTest

@@ -1,13 +1,12 @@
 package dev.fullshard.tensor;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.fullshard.tensor.LayerRef.assertClose;
-import static dev.fullshard.tensor.LayerRef.assertExact;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,20 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * double, aten::_amp_foreach_non_finite_check_and_unscale_, aten::_amp_update_scale_ against
  * GradScaler's rules, and aten::_foreach_mul_.Tensor.
  */
+@ExtendWith(NoLeakedTensors.class)
 class OpsOptimizerTest {
-    private long liveBefore;
-
-    @BeforeEach
-    void countLiveTensors() {
-        liveBefore = Tensor.liveCount();
-    }
-
-    /** Every test closes what it made through its scope, so an op that leaked a handle shows up here. */
-    @AfterEach
-    void noTensorHandleLeaks() {
-        assertThat(Tensor.liveCount()).as("tensor handles left open").isEqualTo(liveBefore);
-    }
-
     private static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
     private static final long[][] SHAPES = {{4, 3}, {5}, {2, 2, 3}};
 

@@ -2,9 +2,8 @@ package dev.fullshard.tensor;
 
 import dev.fullshard.tensor.RefMath.Input;
 import dev.fullshard.tensor.RefMath.Layout;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -22,21 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * result is then rounded once to the output dtype. Accumulating in bf16 instead of float would
  * exceed it by orders of magnitude.
  */
+@ExtendWith(NoLeakedTensors.class)
 class OpsReductionTest {
     private static final long[] SHAPE = {4, 6, 33};
     private static final double U_F32 = 0x1p-24, U_F64 = 0x1p-53;
-    private static long liveBefore;
-
-    @BeforeAll
-    static void countLive() {
-        liveBefore = Tensor.liveCount();
-    }
-
-    @AfterAll
-    static void nothingLeaked() {
-        assertThat(Tensor.liveCount()).as("live tensors after the class").isEqualTo(liveBefore);
-    }
-
     private static Ref randn(long seed) {
         return Ref.randn(seed, 1, SHAPE);
     }
@@ -84,9 +72,9 @@ class OpsReductionTest {
                 Tensor total = Ops.sum(x.tensor());
                 assertThat(total.dim()).as("sum of everything is 0-dim").isZero();
                 assertThat(total.dtype()).isEqualTo(dtype);
-                Ref expected = RefMath.sum(x.ref(), false, 0, 1, 2);
-                Ref absSum = RefMath.sum(x.ref().map(Math::abs), false, 0, 1, 2);
-                assertSumClose(total, expected, absSum, x.ref().data.length, U_F32, dtype, 1, "sum " + dtype + " " + layout);
+                Ref expected = RefMath.sum(x.values(), false, 0, 1, 2);
+                Ref absSum = RefMath.sum(x.values().map(Math::abs), false, 0, 1, 2);
+                assertSumClose(total, expected, absSum, x.values().data.length, U_F32, dtype, 1, "sum " + dtype + " " + layout);
             }
         }
     }
@@ -102,7 +90,7 @@ class OpsReductionTest {
                         Tensor r = Ops.sum(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
                         String what = "sum " + Arrays.toString(dims) + " keepdim " + keepDim + " " + dtype + " " + layout;
-                        assertSumClose(r, RefMath.sum(x.ref(), keepDim, dims), RefMath.sum(x.ref().map(Math::abs), keepDim, dims),
+                        assertSumClose(r, RefMath.sum(x.values(), keepDim, dims), RefMath.sum(x.values().map(Math::abs), keepDim, dims),
                                 RefMath.groupSize(SHAPE, dims), U_F32, dtype, 1, what);
                     }
                 }
@@ -120,7 +108,7 @@ class OpsReductionTest {
                     Input x = input(randn(3).map(v -> 1000 + v), dtype, layout);
                     Tensor r = Ops.sum(x.tensor(), false, DType.F64, dims);
                     assertThat(r.dtype()).isEqualTo(DType.F64);
-                    assertSumClose(r, RefMath.sum(x.ref(), false, dims), RefMath.sum(x.ref().map(Math::abs), false, dims),
+                    assertSumClose(r, RefMath.sum(x.values(), false, dims), RefMath.sum(x.values().map(Math::abs), false, dims),
                             RefMath.groupSize(SHAPE, dims), U_F64, DType.F64, 1, "sum f64 " + Arrays.toString(dims) + " " + layout);
                 }
             }
@@ -136,8 +124,8 @@ class OpsReductionTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(values, dtype, Layout.TRANSPOSED);
                 Tensor r = Ops.sum(x.tensor(), false, dims);
-                assertSumClose(r, RefMath.sum(x.ref(), false, dims), RefMath.sum(x.ref().map(Math::abs), false, dims),
-                        RefMath.groupSize(x.ref().shape, dims), U_F32, dtype, 1, "large sum " + Arrays.toString(dims) + " " + dtype);
+                assertSumClose(r, RefMath.sum(x.values(), false, dims), RefMath.sum(x.values().map(Math::abs), false, dims),
+                        RefMath.groupSize(x.values().shape, dims), U_F32, dtype, 1, "large sum " + Arrays.toString(dims) + " " + dtype);
             }
         }
     }
@@ -151,7 +139,7 @@ class OpsReductionTest {
             for (int[] dims : new int[][]{{1}, {0}, {0, 1}}) {
                 try (TensorScope s = TensorScope.open()) {
                     Input x = input(values, DType.F32, layout);
-                    RefMath.assertExact(Ops.sum(x.tensor(), false, dims), RefMath.sum(x.ref(), false, dims),
+                    Ref.assertExact(Ops.sum(x.tensor(), false, dims), RefMath.sum(x.values(), false, dims),
                             "integer sum " + Arrays.toString(dims) + " " + layout);
                 }
             }
@@ -164,13 +152,13 @@ class OpsReductionTest {
     void emptyDimListReducesEverything(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(randn(16), dtype, Layout.TRANSPOSED);
-            long n = x.ref().data.length;
-            Ref sum = RefMath.sum(x.ref(), false, 0, 1, 2), absSum = RefMath.sum(x.ref().map(Math::abs), false, 0, 1, 2);
+            long n = x.values().data.length;
+            Ref sum = RefMath.sum(x.values(), false, 0, 1, 2), absSum = RefMath.sum(x.values().map(Math::abs), false, 0, 1, 2);
             assertSumClose(Ops.sum(x.tensor(), false), sum, absSum, n, U_F32, dtype, 1, "sum over []");
             assertSumClose(Ops.mean(x.tensor(), false), sum.map(v -> v / n), absSum, n + 1, U_F32, dtype, 1.0 / n, "mean over []");
-            RefMath.assertExact(Ops.amax(x.tensor(), true), RefMath.reduce(x.ref(), true, Double.NEGATIVE_INFINITY, Math::max, 0, 1, 2),
+            Ref.assertExact(Ops.amax(x.tensor(), true), RefMath.reduce(x.values(), true, Double.NEGATIVE_INFINITY, Math::max, 0, 1, 2),
                     "amax over [] keepdim");
-            Ref norm = RefMath.sum(x.ref().map(v -> v * v), false, 0, 1, 2).map(Math::sqrt);
+            Ref norm = RefMath.sum(x.values().map(v -> v * v), false, 0, 1, 2).map(Math::sqrt);
             Ref.assertClose(Ops.norm(x.tensor(), false), norm, 0, 2 * (n * U_F32 + unitRoundoff(dtype)), "norm over []");
         }
     }
@@ -187,8 +175,8 @@ class OpsReductionTest {
                         assertThat(r.dtype()).isEqualTo(dtype);
                         long n = RefMath.groupSize(SHAPE, dims);
                         // The division by n adds one more rounding: counted as one more term.
-                        assertSumClose(r, RefMath.sum(x.ref(), keepDim, dims).map(v -> v / n),
-                                RefMath.sum(x.ref().map(Math::abs), keepDim, dims), n + 1, U_F32, dtype, 1.0 / n,
+                        assertSumClose(r, RefMath.sum(x.values(), keepDim, dims).map(v -> v / n),
+                                RefMath.sum(x.values().map(Math::abs), keepDim, dims), n + 1, U_F32, dtype, 1.0 / n,
                                 "mean " + Arrays.toString(dims) + " keepdim " + keepDim + " " + dtype + " " + layout);
                     }
                 }
@@ -208,7 +196,7 @@ class OpsReductionTest {
                         Input x = input(randn(5), dtype, layout);
                         Tensor r = Ops.amax(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
-                        RefMath.assertExact(r, RefMath.reduce(x.ref(), keepDim, Double.NEGATIVE_INFINITY, Math::max, dims),
+                        Ref.assertExact(r, RefMath.reduce(x.values(), keepDim, Double.NEGATIVE_INFINITY, Math::max, dims),
                                 "amax " + Arrays.toString(dims) + " keepdim " + keepDim + " " + dtype + " " + layout);
                     }
                 }
@@ -225,7 +213,7 @@ class OpsReductionTest {
             Tensor r = Ops.amax(values.toTensor(dtype), false, 1);
             Ref expected = RefMath.reduce(Ref.of(values.toTensor(dtype)), false, Double.NEGATIVE_INFINITY, Math::max, 1);
             assertThat(Double.isNaN(expected.data[1])).isTrue();
-            RefMath.assertExact(r, expected, "amax with a NaN in row 1");
+            Ref.assertExact(r, expected, "amax with a NaN in row 1");
         }
     }
 
@@ -264,12 +252,12 @@ class OpsReductionTest {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(7), dtype, layout);
                         Ops.MaxResult r = Ops.max(x.tensor(), dim, keepDim);
-                        Ref[] expected = maxAlong(x.ref(), Math.floorMod(dim, 3), keepDim);
+                        Ref[] expected = maxAlong(x.values(), Math.floorMod(dim, 3), keepDim);
                         String what = "max dim " + dim + " keepdim " + keepDim + " " + dtype + " " + layout;
                         assertThat(r.values().dtype()).isEqualTo(dtype);
                         assertThat(r.indices().dtype()).isEqualTo(DType.I64);
-                        RefMath.assertExact(r.values(), expected[0], what + " values");
-                        RefMath.assertExact(r.indices(), expected[1], what + " indices");
+                        Ref.assertExact(r.values(), expected[0], what + " values");
+                        Ref.assertExact(r.indices(), expected[1], what + " indices");
                     }
                 }
             }
@@ -284,13 +272,13 @@ class OpsReductionTest {
             values.set(Double.NaN, 2, 3, 20);
             Input x = input(values, dtype, Layout.TRANSPOSED);
             Ops.MaxResult r = Ops.max(x.tensor(), 2, false);
-            Ref[] expected = maxAlong(x.ref(), 2, false);
-            RefMath.assertExact(r.values(), expected[0], "max values with ties");
+            Ref[] expected = maxAlong(x.values(), 2, false);
+            Ref.assertExact(r.values(), expected[0], "max values with ties");
             // ATen documents no tie-breaking rule for max.dim; the index must point at a maximum.
             long[] indices = r.indices().toLongArray();
             for (int o = 0; o < indices.length; o++) {
                 long[] idx = expected[0].unravel(o);
-                double at = x.ref().get(idx[0], idx[1], indices[o]);
+                double at = x.values().get(idx[0], idx[1], indices[o]);
                 // compared as bits so that NaN matches NaN
                 assertThat(Double.doubleToLongBits(at)).as("value at the returned index of row %s", Arrays.toString(idx))
                         .isEqualTo(Double.doubleToLongBits(expected[0].data[o]));
@@ -309,7 +297,7 @@ class OpsReductionTest {
                         Input x = input(withTies(9), dtype, layout);
                         Tensor r = Ops.argmax(x.tensor(), dim, keepDim);
                         assertThat(r.dtype()).isEqualTo(DType.I64);
-                        RefMath.assertExact(r, maxAlong(x.ref(), Math.floorMod(dim, 3), keepDim)[1],
+                        Ref.assertExact(r, maxAlong(x.values(), Math.floorMod(dim, 3), keepDim)[1],
                                 "argmax dim " + dim + " keepdim " + keepDim + " " + dtype + " " + layout);
                     }
                 }
@@ -329,7 +317,7 @@ class OpsReductionTest {
                         Input x = input(randn(10), dtype, layout);
                         Tensor r = Ops.norm(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
-                        Ref expected = RefMath.sum(x.ref().map(v -> v * v), keepDim, dims).map(Math::sqrt);
+                        Ref expected = RefMath.sum(x.values().map(v -> v * v), keepDim, dims).map(Math::sqrt);
                         // Σx² has only positive terms, so its relative error is ≤ n·u; the square root halves it.
                         long n = RefMath.groupSize(SHAPE, dims);
                         double rtol = 2 * (n * U_F32 / 2 + U_F32 + unitRoundoff(dtype));

@@ -2,9 +2,8 @@ package dev.fullshard.tensor;
 
 import dev.fullshard.tensor.RefMath.Input;
 import dev.fullshard.tensor.RefMath.Layout;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -13,7 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
-import static dev.fullshard.tensor.RefMath.assertExact;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.RefMath.input;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,19 +22,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * against index arithmetic in Java ({@link RefMath}), in float32 and bfloat16. Moving values never
  * rounds, so these comparisons are exact; casts are compared bit for bit.
  */
+@ExtendWith(NoLeakedTensors.class)
 class OpsViewTest {
-    private static long liveBefore;
-
-    @BeforeAll
-    static void countLive() {
-        liveBefore = Tensor.liveCount();
-    }
-
-    @AfterAll
-    static void nothingLeaked() {
-        assertThat(Tensor.liveCount()).as("live tensors after the class").isEqualTo(liveBefore);
-    }
-
     /** Whether {@code view} shares memory with {@code base}: a fill through the view shows in the base. */
     private static boolean sharesStorage(Tensor view, Tensor base) {
         try (TensorScope s = TensorScope.open()) {
@@ -54,8 +42,8 @@ class OpsViewTest {
             Input x = input(Ref.randn(1, 1, 4, 6), dtype, Layout.CONTIGUOUS);
             Tensor v = Ops.view(x.tensor(), 3, -1);
             assertThat(v.shape()).containsExactly(3, 8);
-            assertExact(v, RefMath.reshape(x.ref(), 3, 8), "view(3, -1)");
-            assertExact(Ops.view(x.tensor(), 2, 2, 6), RefMath.reshape(x.ref(), 2, 2, 6), "view(2, 2, 6)");
+            assertExact(v, RefMath.reshape(x.values(), 3, 8), "view(3, -1)");
+            assertExact(Ops.view(x.tensor(), 2, 2, 6), RefMath.reshape(x.values(), 2, 2, 6), "view(2, 2, 6)");
             assertThat(sharesStorage(v, x.tensor())).as("a view shares storage").isTrue();
         }
     }
@@ -74,7 +62,7 @@ class OpsViewTest {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(3, 1, 4, 6), dtype, Layout.CONTIGUOUS);
             Tensor r = Ops.reshape(x.tensor(), -1, 4);
-            assertExact(r, RefMath.reshape(x.ref(), 6, 4), "reshape(-1, 4)");
+            assertExact(r, RefMath.reshape(x.values(), 6, 4), "reshape(-1, 4)");
             assertThat(sharesStorage(r, x.tensor())).as("reshape of a contiguous tensor is a view").isTrue();
         }
     }
@@ -86,8 +74,8 @@ class OpsViewTest {
             Input x = input(Ref.randn(4, 1, 4, 6), dtype, Layout.TRANSPOSED);
             Tensor r = Ops.reshape(x.tensor(), 24);
             assertThat(r.isContiguous()).isTrue();
-            assertExact(r, RefMath.reshape(x.ref(), 24), "reshape(24) of a transpose");
-            assertExact(Ops.reshape(x.tensor(), 2, -1, 3), RefMath.reshape(x.ref(), 2, 4, 3), "reshape(2, -1, 3) of a transpose");
+            assertExact(r, RefMath.reshape(x.values(), 24), "reshape(24) of a transpose");
+            assertExact(Ops.reshape(x.tensor(), 2, -1, 3), RefMath.reshape(x.values(), 2, 4, 3), "reshape(2, -1, 3) of a transpose");
             assertThat(sharesStorage(r, x.tensor())).as("reshape of a transpose copies").isFalse();
         }
     }
@@ -100,7 +88,7 @@ class OpsViewTest {
             Input x = input(Ref.randn(39, 1, 4, 6), dtype, Layout.STRIDED);
             Tensor r = Ops.reshape(x.tensor(), -1);
             assertThat(r.strides()).containsExactly(2);
-            assertExact(r, RefMath.reshape(x.ref(), 24), "reshape(-1) of every other column");
+            assertExact(r, RefMath.reshape(x.values(), 24), "reshape(-1) of every other column");
             assertThat(sharesStorage(r, x.tensor())).as("reshape that can be a view is one").isTrue();
         }
     }
@@ -114,8 +102,8 @@ class OpsViewTest {
             assertThat(t.shape()).containsExactly(5, 4, 3);
             assertThat(t.strides()).containsExactly(1, 5, 20);
             assertThat(t.isContiguous()).isFalse();
-            assertExact(t, x.ref().transpose(0, 2), "transpose(0, 2)");
-            assertExact(Ops.transpose(x.tensor(), -1, 1), x.ref().transpose(2, 1), "transpose(-1, 1)");
+            assertExact(t, x.values().transpose(0, 2), "transpose(0, 2)");
+            assertExact(Ops.transpose(x.tensor(), -1, 1), x.values().transpose(2, 1), "transpose(-1, 1)");
             assertThat(sharesStorage(t, x.tensor())).isTrue();
         }
     }
@@ -126,8 +114,8 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(6, 1, 3, 4, 5), dtype, layout);
-                assertExact(Ops.permute(x.tensor(), 2, 0, 1), RefMath.permute(x.ref(), 2, 0, 1), "permute(2, 0, 1) " + layout);
-                assertExact(Ops.permute(x.tensor(), -1, 1, 0), RefMath.permute(x.ref(), 2, 1, 0), "permute(-1, 1, 0) " + layout);
+                assertExact(Ops.permute(x.tensor(), 2, 0, 1), RefMath.permute(x.values(), 2, 0, 1), "permute(2, 0, 1) " + layout);
+                assertExact(Ops.permute(x.tensor(), -1, 1, 0), RefMath.permute(x.values(), 2, 1, 0), "permute(-1, 1, 0) " + layout);
             }
         }
     }
@@ -138,9 +126,9 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(7, 1, 5, 7), dtype, layout);
-                assertExact(Ops.slice(x.tensor(), 1, 1, 6, 2), RefMath.slice(x.ref(), 1, 1, 6, 2), "slice(1, 1:6:2) " + layout);
-                assertExact(Ops.slice(x.tensor(), 0, 2, 100, 1), RefMath.slice(x.ref(), 0, 2, 5, 1), "slice(0, 2:100) clamps " + layout);
-                assertExact(Ops.slice(x.tensor(), -1, 0, 7, 3), RefMath.slice(x.ref(), 1, 0, 7, 3), "slice(-1, 0:7:3) " + layout);
+                assertExact(Ops.slice(x.tensor(), 1, 1, 6, 2), RefMath.slice(x.values(), 1, 1, 6, 2), "slice(1, 1:6:2) " + layout);
+                assertExact(Ops.slice(x.tensor(), 0, 2, 100, 1), RefMath.slice(x.values(), 0, 2, 5, 1), "slice(0, 2:100) clamps " + layout);
+                assertExact(Ops.slice(x.tensor(), -1, 0, 7, 3), RefMath.slice(x.values(), 1, 0, 7, 3), "slice(-1, 0:7:3) " + layout);
             }
         }
     }
@@ -163,8 +151,8 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(9, 1, 5, 7), dtype, layout);
-                assertExact(Ops.narrow(x.tensor(), 0, 1, 3), RefMath.slice(x.ref(), 0, 1, 4, 1), "narrow(0, 1, 3) " + layout);
-                assertExact(Ops.narrow(x.tensor(), 1, 6, 1), RefMath.slice(x.ref(), 1, 6, 7, 1), "narrow(1, 6, 1) " + layout);
+                assertExact(Ops.narrow(x.tensor(), 0, 1, 3), RefMath.slice(x.values(), 0, 1, 4, 1), "narrow(0, 1, 3) " + layout);
+                assertExact(Ops.narrow(x.tensor(), 1, 6, 1), RefMath.slice(x.values(), 1, 6, 7, 1), "narrow(1, 6, 1) " + layout);
             }
         }
     }
@@ -175,9 +163,9 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(10, 1, 3, 4, 5), dtype, layout);
-                assertExact(Ops.select(x.tensor(), 1, 2), RefMath.select(x.ref(), 1, 2), "select(1, 2) " + layout);
-                assertExact(Ops.select(x.tensor(), 0, -1), RefMath.select(x.ref(), 0, 2), "select(0, -1) " + layout);
-                assertExact(Ops.select(x.tensor(), -1, 4), RefMath.select(x.ref(), 2, 4), "select(-1, 4) " + layout);
+                assertExact(Ops.select(x.tensor(), 1, 2), RefMath.select(x.values(), 1, 2), "select(1, 2) " + layout);
+                assertExact(Ops.select(x.tensor(), 0, -1), RefMath.select(x.values(), 0, 2), "select(0, -1) " + layout);
+                assertExact(Ops.select(x.tensor(), -1, 4), RefMath.select(x.values(), 2, 4), "select(-1, 4) " + layout);
             }
         }
     }
@@ -189,11 +177,11 @@ class OpsViewTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(11, 1, 4, 6), dtype, layout);
                 Tensor u = Ops.unsqueeze(x.tensor(), 1);
-                assertExact(u, RefMath.unsqueeze(x.ref(), 1), "unsqueeze(1) " + layout);
-                assertExact(Ops.unsqueeze(x.tensor(), -1), RefMath.unsqueeze(x.ref(), 2), "unsqueeze(-1) " + layout);
-                assertExact(Ops.squeeze(u, 1), x.ref(), "squeeze(1) " + layout);
+                assertExact(u, RefMath.unsqueeze(x.values(), 1), "unsqueeze(1) " + layout);
+                assertExact(Ops.unsqueeze(x.tensor(), -1), RefMath.unsqueeze(x.values(), 2), "unsqueeze(-1) " + layout);
+                assertExact(Ops.squeeze(u, 1), x.values(), "squeeze(1) " + layout);
                 // squeeze of a dimension whose size is not 1 leaves the tensor as it is
-                assertExact(Ops.squeeze(u, 0), RefMath.unsqueeze(x.ref(), 1), "squeeze(0) of size 4 " + layout);
+                assertExact(Ops.squeeze(u, 0), RefMath.unsqueeze(x.values(), 1), "squeeze(0) of size 4 " + layout);
             }
         }
     }
@@ -205,11 +193,11 @@ class OpsViewTest {
             Input row = input(Ref.randn(12, 1, 1, 6), dtype, Layout.STRIDED);
             Tensor e = Ops.expand(row.tensor(), 4, 6);
             assertThat(e.strides()[0]).as("expanded dimension has stride 0").isZero();
-            assertExact(e, RefMath.expand(row.ref(), 4, 6), "expand (1,6)→(4,6)");
-            assertExact(Ops.expand(row.tensor(), 3, -1, -1), RefMath.expand(row.ref(), 3, 1, 6), "expand(3, -1, -1)");
+            assertExact(e, RefMath.expand(row.values(), 4, 6), "expand (1,6)→(4,6)");
+            assertExact(Ops.expand(row.tensor(), 3, -1, -1), RefMath.expand(row.values(), 3, 1, 6), "expand(3, -1, -1)");
 
             Input column = input(Ref.randn(13, 1, 4, 1), dtype, Layout.STRIDED);
-            assertExact(Ops.expand(column.tensor(), 2, 4, 5), RefMath.expand(column.ref(), 2, 4, 5), "expand (4,1)→(2,4,5)");
+            assertExact(Ops.expand(column.tensor(), 2, 4, 5), RefMath.expand(column.values(), 2, 4, 5), "expand (4,1)→(2,4,5)");
         }
     }
 
@@ -222,7 +210,7 @@ class OpsViewTest {
                 Tensor c = Ops.contiguous(x.tensor());
                 assertThat(c.isContiguous()).isTrue();
                 assertThat(c.strides()).containsExactly(6, 1);
-                assertExact(c, x.ref(), "contiguous of " + layout);
+                assertExact(c, x.values(), "contiguous of " + layout);
                 assertThat(sharesStorage(c, x.tensor())).as("contiguous of a " + layout + " tensor copies").isFalse();
             }
         }
@@ -240,9 +228,9 @@ class OpsViewTest {
                 Input x = input(Ref.randn(16, 1, 3, 4, 5), dtype, layout);
                 for (int dim : new int[]{0, 1, 2}) {
                     Tensor[] parts = Ops.unbind(x.tensor(), dim);
-                    assertThat(parts).hasSize((int) x.ref().shape[dim]);
+                    assertThat(parts).hasSize((int) x.values().shape[dim]);
                     for (int i = 0; i < parts.length; i++) {
-                        assertExact(parts[i], RefMath.select(x.ref(), dim, i), "unbind(" + dim + ")[" + i + "] " + layout);
+                        assertExact(parts[i], RefMath.select(x.values(), dim, i), "unbind(" + dim + ")[" + i + "] " + layout);
                     }
                 }
                 Tensor[] rows = Ops.unbind(x.tensor(), 0);
@@ -260,12 +248,12 @@ class OpsViewTest {
             Input a = input(Ref.randn(17, 1, 3, 4), dtype, Layout.CONTIGUOUS);
             Input b = input(Ref.randn(18, 1, 2, 4), dtype, Layout.TRANSPOSED);
             Input c = input(Ref.randn(19, 1, 1, 4), dtype, Layout.STRIDED);
-            assertExact(Ops.cat(0, a.tensor(), b.tensor(), c.tensor()), RefMath.cat(0, a.ref(), b.ref(), c.ref()), "cat dim 0");
+            assertExact(Ops.cat(0, a.tensor(), b.tensor(), c.tensor()), RefMath.cat(0, a.values(), b.values(), c.values()), "cat dim 0");
 
             Input d = input(Ref.randn(20, 1, 3, 2), dtype, Layout.TRANSPOSED);
             Input e = input(Ref.randn(21, 1, 3, 5), dtype, Layout.STRIDED);
-            assertExact(Ops.cat(1, a.tensor(), d.tensor(), e.tensor()), RefMath.cat(1, a.ref(), d.ref(), e.ref()), "cat dim 1");
-            assertExact(Ops.cat(-1, d.tensor(), a.tensor()), RefMath.cat(1, d.ref(), a.ref()), "cat dim -1");
+            assertExact(Ops.cat(1, a.tensor(), d.tensor(), e.tensor()), RefMath.cat(1, a.values(), d.values(), e.values()), "cat dim 1");
+            assertExact(Ops.cat(-1, d.tensor(), a.tensor()), RefMath.cat(1, d.values(), a.values()), "cat dim -1");
         }
     }
 
@@ -278,9 +266,9 @@ class OpsViewTest {
             Input c = input(Ref.randn(24, 1, 3, 4), dtype, Layout.STRIDED);
             for (int dim = 0; dim <= 2; dim++) {
                 Tensor r = Ops.stack(dim, a.tensor(), b.tensor(), c.tensor());
-                assertExact(r, RefMath.stack(dim, a.ref(), b.ref(), c.ref()), "stack dim " + dim);
+                assertExact(r, RefMath.stack(dim, a.values(), b.values(), c.values()), "stack dim " + dim);
             }
-            assertExact(Ops.stack(-1, a.tensor(), b.tensor()), RefMath.stack(2, a.ref(), b.ref()), "stack dim -1");
+            assertExact(Ops.stack(-1, a.tensor(), b.tensor()), RefMath.stack(2, a.values(), b.values()), "stack dim -1");
         }
     }
 
@@ -291,10 +279,10 @@ class OpsViewTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(25, 1, 2, 3, 4), dtype, layout);
                 for (int dim = 0; dim < 3; dim++) {
-                    assertExact(Ops.repeatInterleave(x.tensor(), 3, dim), RefMath.repeatInterleave(x.ref(), 3, dim),
+                    assertExact(Ops.repeatInterleave(x.tensor(), 3, dim), RefMath.repeatInterleave(x.values(), 3, dim),
                             "repeat_interleave(3, " + dim + ") " + layout);
                 }
-                assertExact(Ops.repeatInterleave(x.tensor(), 2, -1), RefMath.repeatInterleave(x.ref(), 2, 2), "repeat_interleave(2, -1) " + layout);
+                assertExact(Ops.repeatInterleave(x.tensor(), 2, -1), RefMath.repeatInterleave(x.values(), 2, 2), "repeat_interleave(2, -1) " + layout);
             }
         }
     }
@@ -309,7 +297,7 @@ class OpsViewTest {
                 Input x = input(Ref.randn(26, 1, 4, 6), dtype, layout);
                 Tensor c = Ops.clone(x.tensor());
                 assertThat(c.dtype()).isEqualTo(dtype);
-                assertExact(c, x.ref(), "clone of " + layout);
+                assertExact(c, x.values(), "clone of " + layout);
                 assertThat(sharesStorage(c, x.tensor())).as("clone copies").isFalse();
             }
         }
@@ -323,11 +311,11 @@ class OpsViewTest {
             Tensor dst = Ops.transpose(base, 0, 1);
             Input src = input(Ref.randn(27, 1, 4, 6), dtype, Layout.STRIDED);
             Ops.copyInto(dst, src.tensor());
-            assertExact(base, src.ref().transpose(0, 1), "copy_ into a transposed view, seen in its base");
+            assertExact(base, src.values().transpose(0, 1), "copy_ into a transposed view, seen in its base");
 
             Input row = input(Ref.randn(28, 1, 6), dtype, Layout.STRIDED);
             Ops.copyInto(dst, row.tensor());
-            assertExact(dst, RefMath.expand(row.ref(), 4, 6), "copy_ broadcasting a row");
+            assertExact(dst, RefMath.expand(row.values(), 4, 6), "copy_ broadcasting a row");
         }
     }
 
@@ -598,7 +586,7 @@ class OpsViewTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(38, 1, 4, 6), dtype, layout);
                 float[] read = x.tensor().toFloatArray();
-                for (int i = 0; i < read.length; i++) assertThat((double) read[i]).as("element %d of %s", i, layout).isEqualTo(x.ref().data[i]);
+                for (int i = 0; i < read.length; i++) assertThat((double) read[i]).as("element %d of %s", i, layout).isEqualTo(x.values().data[i]);
             }
         }
     }

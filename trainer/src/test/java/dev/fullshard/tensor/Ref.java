@@ -136,6 +136,11 @@ final class Ref {
         assertClose(actual, expected, tol[0], tol[1], what);
     }
 
+    /** Fails unless the tensor's elements equal {@code expected} exactly (NaN matching NaN). */
+    static void assertExact(Tensor actual, Ref expected, String what) {
+        assertClose(actual, expected, 0, 0, what);
+    }
+
     /** Fails unless shapes match and every |actual − expected| ≤ atol + rtol·|expected|. */
     static void assertClose(Tensor actual, Ref expected, double atol, double rtol, String what) {
         assertThat(actual.shape()).as(what + ": shape").containsExactly(expected.shape);
