@@ -98,4 +98,47 @@ final class Raw {
         for (int i = 0; i < n; i++) data[i] = (float) random.nextGaussian();
         return data;
     }
+
+    /**
+     * A two-tensor ATen operator called through {@code torch_call_dispatcher} with no wrapper. The
+     * dispatcher consumes the handles on its stack, so each call puts a fresh handle in each slot; the
+     * result comes back in slot 0. Owns (and deletes on close) its two operand handles.
+     */
+    static final class DispatcherCall implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        private final String name;
+        private final MemorySegment opName;
+        private final MemorySegment overload;
+        private final MemorySegment stack;
+        private final MemorySegment slot0;
+        private final MemorySegment slot1;
+        private final MemorySegment a;
+        private final MemorySegment b;
+
+        DispatcherCall(String op, String overload, MemorySegment a, MemorySegment b) {
+            this.name = op + (overload.isEmpty() ? "" : "." + overload);
+            this.opName = arena.allocateFrom(op);
+            this.overload = arena.allocateFrom(overload);
+            this.stack = arena.allocate(JAVA_LONG, 8);
+            this.slot0 = stack.asSlice(0, 8);
+            this.slot1 = stack.asSlice(8, 8);
+            this.a = a;
+            this.b = b;
+        }
+
+        /** Runs the operator and returns the result handle, which the caller deletes. */
+        MemorySegment call() {
+            check(TorchStable.aoti_torch_new_tensor_handle(a, slot0), "aoti_torch_new_tensor_handle");
+            check(TorchStable.aoti_torch_new_tensor_handle(b, slot1), "aoti_torch_new_tensor_handle");
+            check(TorchStable.torch_call_dispatcher(opName, overload, stack, SCHEMA_VERSION), "torch_call_dispatcher(" + name + ")");
+            return MemorySegment.ofAddress(stack.get(JAVA_LONG, 0));
+        }
+
+        @Override
+        public void close() {
+            delete(a);
+            delete(b);
+            arena.close();
+        }
+    }
 }
