@@ -183,7 +183,8 @@ public final class TorchLibrary {
         return value != null ? value : System.getenv(envName);
     }
 
-    static Path cacheRoot() {
+    /** fullshard's cache folder: FULLSHARD_CACHE_DIR, else $XDG_CACHE_HOME/fullshard, else ~/.cache/fullshard. */
+    public static Path cacheRoot() {
         String dir = setting("FULLSHARD_CACHE_DIR", "fullshard.cache.dir");
         if (dir != null) return Path.of(dir);
         String xdg = System.getenv("XDG_CACHE_HOME");

@@ -1,0 +1,94 @@
+package dev.fullshard.data;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.fullshard.bindings.TorchLibrary;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * A Hugging Face {@code tokenizer.json}, through the tokenizers library (DJL's binding, whose jar
+ * carries the native code). Encodes exactly the text it is given: no truncation, no padding and no
+ * special tokens unless asked for, so that the trainer decides where BOS and EOS go.
+ */
+public final class Tokenizer implements AutoCloseable {
+    /** The tokenizer fullshard ships (Mistral-7B's 32k vocabulary; see its SOURCE.md). */
+    public static final String BUNDLED = "mistral-32k";
+    private static final List<String> BUNDLED_FILES = List.of("tokenizer.json", "tokenizer_config.json");
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final Path file;
+
+    private Tokenizer(HuggingFaceTokenizer tokenizer, Path file) {
+        this.tokenizer = tokenizer;
+        this.file = file;
+    }
+
+    /** Loads {@code tokenizer.json} from a file or from a model directory holding one. */
+    public static Tokenizer load(Path fileOrDirectory) {
+        Path file = Files.isDirectory(fileOrDirectory) ? fileOrDirectory.resolve("tokenizer.json") : fileOrDirectory;
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("no tokenizer at " + file + ": expected a Hugging Face tokenizer.json");
+        }
+        configureNativeCache();
+        try {
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(file)
+                    .optTruncation(false).optPadding(false).optAddSpecialTokens(false).build();
+            return new Tokenizer(t, file);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("could not load the tokenizer " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies the bundled tokenizer files into {@code directory} (e.g. a new model directory). */
+    public static void writeBundled(Path directory) {
+        for (String name : BUNDLED_FILES) {
+            try (InputStream in = Tokenizer.class.getResourceAsStream("/dev/fullshard/tokenizers/" + BUNDLED + "/" + name)) {
+                if (in == null) throw new IllegalStateException("bundled tokenizer file " + name + " missing from the jar");
+                Files.copy(in, directory.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not write " + directory.resolve(name), e);
+            }
+        }
+    }
+
+    /** Token ids of {@code text}, with no special tokens added. */
+    public long[] encode(String text) {
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, false);
+    }
+
+    /** The id of a token such as "</s>", or -1 when the vocabulary has no such token. */
+    public long tokenId(String token) {
+        long[] ids = tokenizer.encode(token, false, false).getIds();
+        return ids.length == 1 && tokenizer.decode(ids, false).equals(token) ? ids[0] : -1;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    /**
+     * DJL extracts its native library under {@code DJL_CACHE_DIR} (default ~/.djl.ai); keep it next to
+     * fullshard's own cache, and never let DJL try the network.
+     */
+    private static void configureNativeCache() {
+        if (System.getProperty("DJL_CACHE_DIR") == null && System.getenv("DJL_CACHE_DIR") == null) {
+            System.setProperty("DJL_CACHE_DIR", TorchLibrary.cacheRoot().resolve("djl").toString());
+        }
+        System.setProperty("ai.djl.offline", "true");
+    }
+}
