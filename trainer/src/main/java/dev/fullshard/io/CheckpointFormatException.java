@@ -8,7 +8,10 @@ import java.nio.file.Path;
  * always starts with the file, then says what is wrong and what was expected.
  */
 public final class CheckpointFormatException extends IOException {
-    private final Path file;
+    private static final long serialVersionUID = 1L;
+
+    /** Transient: Path is not serializable; the message keeps the file's name. */
+    private final transient Path file;
 
     public CheckpointFormatException(Path file, String problem) {
         super(file + ": " + problem);
