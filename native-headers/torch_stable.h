@@ -24,6 +24,7 @@ typedef uint64_t StableIValue;
 /* ---- version and constants (enum values are read at run time, never hard-coded) ---- */
 uint64_t aoti_torch_abi_version(void);                   /* major<<56 | minor<<48 | patch<<40 | tag */
 int32_t aoti_torch_dtype_uint8(void);
+int32_t aoti_torch_dtype_int8(void);
 int32_t aoti_torch_dtype_int32(void);
 int32_t aoti_torch_dtype_int64(void);
 int32_t aoti_torch_dtype_float16(void);

@@ -37,6 +37,13 @@ public final class TorchStable {
         try { return (int) aoti_torch_dtype_uint8$MH.invokeExact(); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
+    public static final FunctionDescriptor aoti_torch_dtype_int8$DESC = FunctionDescriptor.of(JAVA_INT);
+    private static final MethodHandle aoti_torch_dtype_int8$MH = LIB.downcall("aoti_torch_dtype_int8", aoti_torch_dtype_int8$DESC);
+
+    public static int aoti_torch_dtype_int8() {
+        try { return (int) aoti_torch_dtype_int8$MH.invokeExact(); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
     public static final FunctionDescriptor aoti_torch_dtype_int32$DESC = FunctionDescriptor.of(JAVA_INT);
     private static final MethodHandle aoti_torch_dtype_int32$MH = LIB.downcall("aoti_torch_dtype_int32", aoti_torch_dtype_int32$DESC);
 

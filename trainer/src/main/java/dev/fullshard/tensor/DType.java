@@ -11,7 +11,8 @@ public enum DType {
     I64("int64", 8, false),
     I32("int32", 4, false),
     BOOL("bool", 1, false),
-    U8("uint8", 1, false);
+    U8("uint8", 1, false),
+    I8("int8", 1, false);
 
     private final String torchName;
     private final int byteSize;
@@ -45,7 +46,7 @@ public enum DType {
         int[] codes = Codes.CODES;
         for (int i = 0; i < codes.length; i++) if (codes[i] == code) return values()[i];
         throw new IllegalArgumentException("libtorch dtype code " + code + " is not one fullshard supports "
-                + "(float32, float64, bfloat16, float16, int64, int32, bool, uint8)");
+                + "(float32, float64, bfloat16, float16, int64, int32, bool, uint8, int8)");
     }
 
     @Override
@@ -59,6 +60,7 @@ public enum DType {
                 TorchStable.aoti_torch_dtype_float32(), TorchStable.aoti_torch_dtype_float64(),
                 TorchStable.aoti_torch_dtype_bfloat16(), TorchStable.aoti_torch_dtype_float16(),
                 TorchStable.aoti_torch_dtype_int64(), TorchStable.aoti_torch_dtype_int32(),
-                TorchStable.aoti_torch_dtype_bool(), TorchStable.aoti_torch_dtype_uint8()};
+                TorchStable.aoti_torch_dtype_bool(), TorchStable.aoti_torch_dtype_uint8(),
+                TorchStable.aoti_torch_dtype_int8()};
     }
 }
