@@ -28,8 +28,8 @@ import java.util.NoSuchElementException;
  * tensor used afterwards throws {@link IllegalStateException} (enforced by {@link Tensor#wrap}).
  * Use {@link #copy} for a tensor that outlives the file.
  *
- * <p><b>Read-only.</b> The mapping is read-only: writing into a tensor from {@link #tensor} (an
- * in-place op, a write through its data segment) faults in native code and kills the process.
+ * <p><b>Read-only.</b> The mapping is read-only, and so are tensors from {@link #tensor} and their views:
+ * in-place ops on them throw (see {@code Tensor.isReadOnly}) and their data segments are read-only.
  * Tensors that will be modified, such as trainable parameters, must come from {@link #copy}.
  *
  * <p>Safe to share between threads: nothing changes after {@code open}.

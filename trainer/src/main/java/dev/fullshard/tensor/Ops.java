@@ -144,17 +144,19 @@ public final class Ops {
     /** {@code copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)}: dst ← src (broadcast, cast). */
     public static void copyInto(Tensor dst, Tensor src) {
         checkBroadcastTo("copy_", src, dst.shapeRef());
+        writable("copy_", dst);
         Dispatch.call(COPY_, dst, src).tensor(dst).tensor(src).bool(false).runInPlace();
     }
 
     /** {@code zero_(Tensor(a!) self) -> Tensor(a!)}. */
     public static void zero(Tensor t) {
+        writable("zero_", t);
         Dispatch.call(ZERO_, t).tensor(t).runInPlace();
     }
 
     /** {@code fill_.Scalar} through the shim {@code aoti_torch_aten_fill__Scalar}: every element ← value. */
     public static void fill(Tensor t, double value) {
-        Tensor.check(TorchStable.aoti_torch_aten_fill__Scalar(t.handle(), value), "aten::fill_.Scalar", t);
+        Tensor.check(TorchStable.aoti_torch_aten_fill__Scalar(t.writableHandle("fill_"), value), "aten::fill_.Scalar", t);
     }
 
     /** {@code zeros_like(Tensor self, *, ScalarType? dtype, Layout? layout, Device? device, bool? pin_memory, MemoryFormat? memory_format)}. */
@@ -282,6 +284,7 @@ public final class Ops {
     /** {@code mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)}: a ← a · b. */
     public static void mulInPlace(Tensor a, Tensor b) {
         checkBroadcastTo("mul_", b, a.shapeRef());
+        writable("mul_", a);
         Dispatch.call(MUL_, a, b).tensor(a).tensor(b).runInPlace();
     }
 
@@ -701,6 +704,7 @@ public final class Ops {
             checkSameShape("fused AdamW exp_avg " + i, expAvgs[i], params[i]);
             checkSameShape("fused AdamW exp_avg_sq " + i, expAvgSqs[i], params[i]);
         }
+        writable("fused AdamW", concat(params, grads, expAvgs, expAvgSqs));
         Tensor[] inputs = concat(params, grads, expAvgs, expAvgSqs, steps, new Tensor[]{lr, gradScale, foundInf});
         Dispatch.call(FUSED_ADAMW, inputs).tensors(params).tensors(grads).tensors(expAvgs).tensors(expAvgSqs).tensors()
                 .tensors(steps).tensor(lr).f64(beta1).f64(beta2).f64(weightDecay).f64(eps).bool(false).bool(false)
@@ -712,6 +716,7 @@ public final class Ops {
      * multiplies every gradient by invScale and sets foundInf (1-element float) to 1 if any value is inf or NaN.
      */
     public static void unscaleAndCheckFinite(Tensor[] grads, Tensor foundInf, Tensor invScale) {
+        writable("unscale", concat(grads, new Tensor[]{foundInf}));
         Dispatch.call(NON_FINITE_CHECK, concat(grads, new Tensor[]{foundInf, invScale})).tensors(grads).tensor(foundInf)
                 .tensor(invScale).run();
     }
@@ -722,16 +727,22 @@ public final class Ops {
      */
     public static void updateLossScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growthFactor,
                                        double backoffFactor, long growthInterval) {
+        writable("update loss scale", scale, growthTracker);
         Dispatch.call(UPDATE_SCALE, scale, growthTracker, foundInf).tensor(scale).tensor(growthTracker).tensor(foundInf)
                 .f64(growthFactor).f64(backoffFactor).i64(growthInterval).runInPlace();
     }
 
     /** {@code _foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other)}: every tensor ← tensor · factor (0-dim). */
     public static void multiplyAll(Tensor[] tensors, Tensor factor) {
+        writable("_foreach_mul_", tensors);
         Dispatch.call(FOREACH_MUL, concat(tensors, new Tensor[]{factor})).tensors(tensors).tensor(factor).run();
     }
 
     // ================================================================ checks made before calling libtorch
+
+    private static void writable(String op, Tensor... ts) {
+        for (Tensor t : ts) t.writableHandle(op);
+    }
 
     private static void checkDim(String op, Tensor t, int dim) {
         int n = t.dim();

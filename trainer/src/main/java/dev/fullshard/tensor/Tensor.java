@@ -185,6 +185,7 @@ public final class Tensor implements AutoCloseable {
      */
     public static Tensor wrap(MemorySegment data, DType dtype, long... shape) {
         if (!data.isNative()) throw new IllegalArgumentException("wrap needs native memory; copy heap arrays with Tensor.of");
+        // A read-only segment stays read-only: in-place ops on the tensor and its views are refused.
         long bytes = numel(shape) * dtype.byteSize();
         if (data.byteSize() < bytes) {
             throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for shape "
@@ -297,7 +298,25 @@ public final class Tensor implements AutoCloseable {
         if (device().type() != Device.Type.CPU) throw new IllegalStateException("dataSegment needs a CPU tensor, this one is on " + device());
         MemorySegment out = Scratch.get().cell;
         check(TorchStable.aoti_torch_get_data_ptr(handle(), out), "aoti_torch_get_data_ptr", "");
-        return out.get(ADDRESS, 0).reinterpret(numel() * dtype().byteSize());
+        MemorySegment data = out.get(ADDRESS, 0).reinterpret(numel() * dtype().byteSize());
+        return isReadOnly() ? data.asReadOnly() : data;
+    }
+
+    /**
+     * True when this tensor views read-only Java memory (e.g. a checkpoint mapped read-only). libtorch
+     * cannot know that: writing into it would fault in native code, so in-place operations check this.
+     */
+    public boolean isReadOnly() {
+        return borrowed != null && borrowed.isReadOnly();
+    }
+
+    /** The handle, for a call that writes into this tensor. */
+    MemorySegment writableHandle(String op) {
+        if (isReadOnly()) {
+            throw new IllegalStateException(op + ": " + describe() + " views read-only memory (a memory-mapped file); "
+                    + "make an owned copy (Ops.clone or the checkpoint's copy) before changing it");
+        }
+        return handle();
     }
 
     /** "[2, 3] float32 cpu", for messages. */

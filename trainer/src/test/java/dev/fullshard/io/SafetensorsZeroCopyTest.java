@@ -2,6 +2,7 @@ package dev.fullshard.io;
 
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.NoLeakedTensors;
+import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,34 @@ class SafetensorsZeroCopyTest {
             assertThatThrownBy(view::shape).isInstanceOf(IllegalStateException.class).hasMessageContaining("arena is closed");
             assertThatThrownBy(view::toFloatArray).isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(() -> view.to(DType.F64)).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    /** The mapping is read-only: an in-place op would fault inside libtorch, so it must be refused in Java. */
+    @Test
+    void inPlaceOpsOnAMappedTensorAreRefusedAndACopyIsWritable() throws IOException {
+        try (TensorScope ignored = TensorScope.open()) {
+            Path file = dir.resolve("w.safetensors");
+            SafetensorsWriter.write(file, List.of(WritableTensor.of("w", Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3))));
+            try (SafetensorsFile read = SafetensorsFile.open(file)) {
+                Tensor mapped = read.tensor("w");
+                Tensor row = Ops.narrow(mapped, 0, 1, 1);
+                assertThat(mapped.isReadOnly()).isTrue();
+                assertThat(row.isReadOnly()).as("a view of read-only memory").isTrue();
+                assertThat(mapped.dataSegment().isReadOnly()).isTrue();
+                assertThatThrownBy(() -> Ops.fill(mapped, 0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("read-only");
+                assertThatThrownBy(() -> Ops.zero(row)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Ops.mulInPlace(mapped, Tensor.scalar(2.0))).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Ops.addInPlace(row, row, 1.0)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Ops.copyInto(mapped, Tensor.zeros(DType.F32, dev.fullshard.tensor.Device.CPU, 2, 3)))
+                        .isInstanceOf(IllegalStateException.class);
+                assertThat(mapped.toFloatArray()).as("unchanged").containsExactly(1, 2, 3, 4, 5, 6);
+
+                Tensor owned = read.copy("w", DType.F32);
+                assertThat(owned.isReadOnly()).isFalse();
+                Ops.fill(owned, 7);
+                assertThat(owned.toFloatArray()).containsOnly(7f);
+            }
         }
     }
 
