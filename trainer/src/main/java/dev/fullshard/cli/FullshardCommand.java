@@ -9,7 +9,7 @@ import picocli.CommandLine.ScopeType;
 /** The {@code fullshard} command: the trainer's entry point. */
 @Command(name = "fullshard", mixinStandardHelpOptions = true, version = "fullshard 0.1.0",
         description = "Full-parameter fine-tuning of decoder LLMs on libtorch, from Java.",
-        subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DoctorCommand.class, InitModelCommand.class, CommandLine.HelpCommand.class})
 public final class FullshardCommand implements Runnable {
     @Option(names = "--torch-lib", scope = ScopeType.INHERIT, paramLabel = "DIR",
             description = "Folder holding libtorch_cpu.so (e.g. .../site-packages/torch/lib), or 'bundled' for the "
@@ -28,6 +28,20 @@ public final class FullshardCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new FullshardCommand()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line with fullshard's error reporting: a failing command prints one line naming the
+     * command and the problem (the stack trace too when FULLSHARD_DEBUG=1) and exits with 1.
+     */
+    static CommandLine commandLine() {
+        return new CommandLine(new FullshardCommand()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            if (e instanceof java.nio.file.FileAlreadyExistsException) message = message + " already exists";
+            cmd.getErr().println("fullshard " + cmd.getCommandName() + ": " + message);
+            if ("1".equals(System.getenv("FULLSHARD_DEBUG"))) e.printStackTrace(cmd.getErr());
+            return 1;
+        });
     }
 }

@@ -40,6 +40,18 @@ public final class CheckpointWriter {
      * @throws FileAlreadyExistsException if {@code dir} exists: checkpoints are never overwritten in place
      */
     public static void write(Path dir, ModelConfig config, List<WritableTensor> tensors, long maxShardBytes) throws IOException {
+        write(dir, config, tensors, maxShardBytes, unused -> { });
+    }
+
+    /** Writes other files of the checkpoint (tokenizer files, say) into the directory before it is published. */
+    @FunctionalInterface
+    public interface ExtraFiles {
+        void writeInto(Path directory) throws IOException;
+    }
+
+    /** As {@link #write(Path, ModelConfig, List, long)}, with {@code extra} files that appear together with the weights. */
+    public static void write(Path dir, ModelConfig config, List<WritableTensor> tensors, long maxShardBytes, ExtraFiles extra)
+            throws IOException {
         if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         if (Files.exists(dir)) throw new FileAlreadyExistsException(dir.toString(), null, "refusing to overwrite an existing checkpoint");
         Path parent = dir.toAbsolutePath().getParent();
@@ -53,6 +65,7 @@ public final class CheckpointWriter {
             } else {
                 writeShards(temporary, shards);
             }
+            extra.writeInto(temporary);
             AtomicFile.syncDirectory(temporary);
             Files.move(temporary, dir, StandardCopyOption.ATOMIC_MOVE);
             AtomicFile.syncDirectory(parent);

@@ -1,0 +1,108 @@
+package dev.fullshard.cli;
+
+import dev.fullshard.data.Tokenizer;
+import dev.fullshard.io.CheckpointWriter;
+import dev.fullshard.io.WeightNames;
+import dev.fullshard.io.WritableTensor;
+import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.ModelConfig.Architecture;
+import dev.fullshard.model.ModelPresets;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code fullshard init-model}: a randomly initialised Hugging Face model directory (config.json,
+ * safetensors weights, the bundled tokenizer), written one tensor at a time and published atomically.
+ */
+@Command(name = "init-model", mixinStandardHelpOptions = true,
+        description = "Write a randomly initialised Hugging Face model directory (config.json, model.safetensors, tokenizer).")
+public final class InitModelCommand implements Callable<Integer> {
+    /** Hugging Face's initializer_range for Llama-family models. */
+    static final double INIT_STD = 0.02;
+
+    @Option(names = "--arch", defaultValue = "llama", description = "llama, qwen2, qwen3 or mistral (default: ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--preset", defaultValue = "tiny", description = "tiny, 125m, 1b or 8b (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--out", required = true, description = "The directory to create; it must not exist.")
+    Path out;
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = "Weight dtype: bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-shard-bytes", defaultValue = "5000000000",
+            description = "Split the weights into shards of at most this many bytes (default: ${DEFAULT-VALUE}, as Hugging Face).")
+    long maxShardBytes;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelConfig config = ModelPresets.parse(preset).config(architecture(arch));
+        DType weightDtype = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "fp16", "float16" -> DType.F16;
+            case "f32", "fp32", "float32" -> DType.F32;
+            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected bf16, f16 or f32");
+        };
+        List<WritableTensor> weights = randomWeights(config, weightDtype, seed);
+        long parameters = weights.stream().mapToLong(w -> w.byteSize() / weightDtype.byteSize()).sum();
+        System.out.printf("init-model: %s %s, %,d parameters (%s), writing %s%n", config.architecture().className(),
+                ModelPresets.parse(preset).label(), parameters, weightDtype, out);
+        CheckpointWriter.write(out, config, weights, maxShardBytes, Tokenizer::writeBundled);
+        System.out.println("init-model: done");
+        return 0;
+    }
+
+    static Architecture architecture(String name) {
+        for (Architecture a : Architecture.values()) {
+            if (a.modelType().equalsIgnoreCase(name.strip()) || a.className().equalsIgnoreCase(name.strip())) return a;
+        }
+        throw new IllegalArgumentException("--arch " + name + ": expected one of "
+                + Arrays.stream(Architecture.values()).map(Architecture::modelType).toList());
+    }
+
+    /**
+     * Weights as Hugging Face initialises them: N(0, 0.02) matrices, zero biases, unit norm scales.
+     * Each tensor is generated only when the writer reaches it, from its own seed, so memory stays at
+     * one tensor and the result does not depend on the order of writing.
+     */
+    static List<WritableTensor> randomWeights(ModelConfig config, DType dtype, long seed) {
+        List<WritableTensor> out = new ArrayList<>();
+        List<WeightNames.Expected> expected = WeightNames.expected(config);
+        for (int i = 0; i < expected.size(); i++) {
+            WeightNames.Expected w = expected.get(i);
+            long tensorSeed = seed * 1_000_003L + i;
+            long[] shape = w.shape();
+            WritableTensor.Source source;
+            if (w.name().endsWith(".bias")) {
+                source = () -> Tensor.zeros(dtype, Device.CPU, shape);
+            } else if (w.name().endsWith("norm.weight")) {
+                source = () -> Tensor.full(1.0, dtype, Device.CPU, shape);
+            } else {
+                source = () -> {
+                    try (TensorScope scope = TensorScope.open()) {
+                        return scope.keep(Ops.mul(Tensor.randn(tensorSeed, DType.F32, Device.CPU, shape), INIT_STD).to(dtype));
+                    }
+                };
+            }
+            out.add(new WritableTensor(w.name(), dtype, shape, source));
+        }
+        return out;
+    }
+}
