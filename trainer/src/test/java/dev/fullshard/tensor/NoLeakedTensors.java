@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (through its scope), so an op that leaked a handle shows up here. Use with
  * {@code @ExtendWith(NoLeakedTensors.class)}.
  */
-final class NoLeakedTensors implements BeforeEachCallback, AfterEachCallback {
+public final class NoLeakedTensors implements BeforeEachCallback, AfterEachCallback {
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(NoLeakedTensors.class);
 
     @Override
