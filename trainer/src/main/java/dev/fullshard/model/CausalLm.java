@@ -156,7 +156,7 @@ public final class CausalLm {
             Tensor head = cast(headWeight(), cd);                                                   // (V, D)
             CrossEntropy.Result ce = CrossEntropy.forwardBackward(fin.output(), head, targets.reshape(-1),
                     options.labelSmoothing(), options.lossChunkTokens(), div, headGradient(grads));
-            head.close();
+            if (head != headWeight()) head.close();                  // a converted copy, not the parameter
             fin.output().close();
             Tensor dx = RmsNorm.backward(ce.dHidden(), fin.saved(), normWeight, grads.get(Names.FINAL_NORM));
             ce.dHidden().close();

@@ -46,10 +46,15 @@ class ModelLayersTest {
      * float32 backward against the float64 one.
      */
     private static void check(String what, Map<String, Tensor> inputs, Layer layer, Function<Map<String, Tensor>, Tensor> aten) {
+        check(what, inputs, layer, aten, 0);
+    }
+
+    /** As above, with finite differences on {@code samples} coordinates per tensor (0: all). */
+    private static void check(String what, Map<String, Tensor> inputs, Layer layer, Function<Map<String, Tensor>, Tensor> aten, int samples) {
         Tensor out = layer.forward(inputs);
         Tensor r = Tensor.randn(what.hashCode(), DType.F64, Device.CPU, out.shape());
         Map<String, Tensor> analytic = layer.backward(inputs, r);
-        GradCheck.finiteDifferences(what, inputs, analytic, 0, ignored -> {
+        GradCheck.finiteDifferences(what, inputs, analytic, samples, ignored -> {
             try (TensorScope s = TensorScope.open()) {
                 return GradCheck.dot(layer.forward(inputs), r);
             }
@@ -256,6 +261,7 @@ class ModelLayersTest {
         }
     }
 
+    /** Finite differences on 16 coordinates per tensor (every coordinate takes 10 s); autograd checks them all. */
     @ParameterizedTest
     @EnumSource(value = Variant.class, names = {"LLAMA_UNTIED", "QWEN3_QK_NORM"})
     void block(Variant variant) {
@@ -274,7 +280,7 @@ class ModelLayersTest {
                     g.put("x", Block.backward(r.to(t.get("x").dtype()), fwd.saved(), block0(c, t), block0(c, g), rope, c));
                     return g;
                 }
-            }, t -> AtenForward.block(t.get("x"), BATCH, block0(c, t), Rotary.tables(c, SEQ, DType.F64), c));
+            }, t -> AtenForward.block(t.get("x"), BATCH, block0(c, t), Rotary.tables(c, SEQ, DType.F64), c), 16);
         }
     }
 
