@@ -58,6 +58,7 @@ public final class Attention {
     /** x (N, D) with N = batch·T rows in (b, t) order -> (N, D). */
     public static Result forward(Tensor x, long batch, Params w, Rotary.Tables rope, ModelConfig c) {
         long n = x.size(0), seqLen = n / batch;
+        if (x.dim() != 2 || n % batch != 0) throw new IllegalArgumentException("attention input must be (B·T, D) for B = " + batch + ", got " + x.describe());
         int h = c.numHeads(), kv = c.numKeyValueHeads(), hd = c.headDim();
         checkWindow(c, seqLen);
         try (TensorScope scope = TensorScope.open()) {

@@ -22,6 +22,8 @@ public final class Linear {
      * g (N, out) -> dx = g·W (N, in). Gradients are added INTO the caller's buffers: dW (out, in) += gᵀ·x,
      * db (out) += Σ_n g (db may be null when there is no bias). The buffers may have another dtype than
      * the computation (e.g. float32 buffers for a bfloat16 pass): the product is converted as it is added.
+     * gᵀ·x is one (out, in) temporary in the compute dtype before it is added: {@code addmm_} would add in
+     * place, but its alpha and beta are Scalars, which 2.10's dispatcher cannot pass.
      */
     public static Tensor backward(Tensor grad, Tensor x, Tensor weight, Tensor dWeight, Tensor dBias) {
         try (TensorScope scope = TensorScope.open()) {
