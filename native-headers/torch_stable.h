@@ -74,6 +74,8 @@ AOTITorchError aoti_torch_item_bool(AtenTensorHandle tensor, bool* ret);
 /* ---- autograd mode (thread-local per OS thread) ---- */
 bool aoti_torch_grad_mode_is_enabled(void);
 void aoti_torch_grad_mode_set_enabled(bool enabled);
+AOTITorchError torch_set_requires_grad(AtenTensorHandle tensor, bool requires_grad);
+                                     /* tensor borrowed, changed in place (leaves only); 2.10 stable shim */
 
 /* ---- generated shims: ops with a Scalar argument passed as double; inputs borrowed ---- */
 AOTITorchError aoti_torch_aten_subtract_Tensor(AtenTensorHandle self, AtenTensorHandle other,

@@ -289,6 +289,13 @@ public final class TorchStable {
         try { aoti_torch_grad_mode_set_enabled$MH.invokeExact(enabled); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
+    public static final FunctionDescriptor torch_set_requires_grad$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_BOOLEAN);
+    private static final MethodHandle torch_set_requires_grad$MH = LIB.downcall("torch_set_requires_grad", torch_set_requires_grad$DESC);
+
+    public static int torch_set_requires_grad(MemorySegment tensor, boolean requires_grad) {
+        try { return (int) torch_set_requires_grad$MH.invokeExact(tensor, requires_grad); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
     public static final FunctionDescriptor aoti_torch_aten_subtract_Tensor$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS);
     private static final MethodHandle aoti_torch_aten_subtract_Tensor$MH = LIB.downcall("aoti_torch_aten_subtract_Tensor", aoti_torch_aten_subtract_Tensor$DESC);
 

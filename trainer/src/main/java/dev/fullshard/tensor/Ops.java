@@ -268,6 +268,35 @@ public final class Ops {
         }
     }
 
+    private static final Op FOREACH_ADDCMUL_ = Op.of("aten::_foreach_addcmul_.Tensor");
+
+    /**
+     * dst ← dst + alpha·src in place, with src broadcast to dst's shape and converted to dst's dtype on the fly
+     * (e.g. a bfloat16 gradient added into a float32 buffer), without a temporary of dst's size.
+     *
+     * <p>Every in-place add ATen has ({@code add_}, {@code index_add_}, {@code addmm_}) takes alpha as a
+     * {@code Scalar}, which 2.10's dispatcher cannot pass. {@code _foreach_addcmul_.Tensor(Tensor(a!)[] self,
+     * Tensor[] tensor1, Tensor[] tensor2, Tensor scalars)} takes its factor as a tensor instead: with self = [dst],
+     * tensor1 = [src], tensor2 = [1] and scalars = [alpha] it is dst.addcmul_(src, 1, alpha), one pass over dst.
+     */
+    public static void accumulate(Tensor dst, Tensor src, double alpha) {
+        checkBroadcastTo("accumulate", src, dst.shapeRef());
+        sameDevice("accumulate", dst, src);
+        if (!dst.dtype().isFloatingPoint() || !src.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("accumulate needs floating-point tensors, got " + dst.describe() + " += " + src.describe());
+        }
+        try (TensorScope ignored = TensorScope.open()) {
+            // 0-dim float64 one: a 0-dim tensor does not change the dtype the kernel computes in.
+            Tensor one = Tensor.scalar(1.0), scalars = Tensor.of(new double[]{alpha}, 1);
+            Dispatch.call(FOREACH_ADDCMUL_, dst, src, one, scalars).tensors(dst).tensors(src).tensors(one).tensor(scalars).run();
+        }
+    }
+
+    /** dst ← dst + src in place; see {@link #accumulate(Tensor, Tensor, double)}. */
+    public static void accumulate(Tensor dst, Tensor src) {
+        accumulate(dst, src, 1.0);
+    }
+
     /** {@code mul.Tensor(Tensor self, Tensor other) -> Tensor}. */
     public static Tensor mul(Tensor a, Tensor b) {
         checkBroadcast("mul", a, b);
@@ -306,6 +335,13 @@ public final class Ops {
 
     public static Tensor exp(Tensor t) {
         return unary(EXP, t);
+    }
+
+    private static final Op EXP_ = Op.of("aten::exp_");
+
+    /** {@code exp_(Tensor(a!) self) -> Tensor(a!)}: t ← exp(t), in place. */
+    public static void expInPlace(Tensor t) {
+        Dispatch.call(EXP_, t).tensor(t).runInPlace();
     }
 
     public static Tensor log(Tensor t) {
@@ -562,6 +598,25 @@ public final class Ops {
         checkDim("gather", t, dim);
         checkIndices("gather", index);
         return Dispatch.call(GATHER, t, index).tensor(t).i64(dim).tensor(index).bool(false).returnTensor();
+    }
+
+    private static final Op INDEX_PUT_ = Op.of("aten::index_put_");
+
+    /**
+     * {@code index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)}:
+     * self[indices] ← values, or self[indices] += values when {@code accumulate} (repeated indices then add up).
+     * One int64 index tensor per leading dimension of self; values must have self's dtype.
+     */
+    public static void indexPut(Tensor self, Tensor[] indices, Tensor values, boolean accumulate) {
+        if (indices.length == 0 || indices.length > self.dim()) {
+            throw new IllegalArgumentException("index_put_ needs 1.." + self.dim() + " index tensors for " + self.describe() + ", got " + indices.length);
+        }
+        for (Tensor i : indices) checkIndices("index_put_", i);
+        if (values.dtype() != self.dtype()) {
+            throw new IllegalArgumentException("index_put_: values " + values.describe() + " must have the dtype of " + self.describe());
+        }
+        Tensor[] inputs = concat(new Tensor[]{self}, indices, new Tensor[]{values});
+        Dispatch.call(INDEX_PUT_, inputs).tensor(self).optTensors(indices).tensor(values).bool(accumulate).runInPlace();
     }
 
     /** Output of an RMSNorm and the reciprocal RMS per row (shape (..., 1)) that its backward needs. */
