@@ -2,16 +2,12 @@ package dev.fullshard.cli;
 
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.io.CheckpointWriter;
-import dev.fullshard.io.WeightNames;
 import dev.fullshard.io.WritableTensor;
 import dev.fullshard.model.ModelConfig;
 import dev.fullshard.model.ModelConfig.Architecture;
 import dev.fullshard.model.ModelPresets;
+import dev.fullshard.model.Parameters;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
-import dev.fullshard.tensor.Tensor;
-import dev.fullshard.tensor.TensorScope;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,9 +25,6 @@ import java.util.concurrent.Callable;
 @Command(name = "init-model", mixinStandardHelpOptions = true,
         description = "Write a randomly initialised Hugging Face model directory (config.json, model.safetensors, tokenizer).")
 public final class InitModelCommand implements Callable<Integer> {
-    /** Hugging Face's initializer_range for Llama-family models. */
-    static final double INIT_STD = 0.02;
-
     @Option(names = "--arch", defaultValue = "llama", description = "llama, qwen2, qwen3 or mistral (default: ${DEFAULT-VALUE}).")
     String arch;
 
@@ -78,30 +71,17 @@ public final class InitModelCommand implements Callable<Integer> {
     }
 
     /**
-     * Weights as Hugging Face initialises them: N(0, 0.02) matrices, zero biases, unit norm scales.
-     * Each tensor is generated only when the writer reaches it, from its own seed, so memory stays at
-     * one tensor and the result does not depend on the order of writing.
+     * Weights as {@link Parameters#random} makes them, each generated only when the writer reaches it,
+     * so memory holds one tensor at a time (an 8B model does not fit twice in a laptop).
      */
     static List<WritableTensor> randomWeights(ModelConfig config, DType dtype, long seed) {
         List<WritableTensor> out = new ArrayList<>();
-        List<WeightNames.Expected> expected = WeightNames.expected(config);
-        for (int i = 0; i < expected.size(); i++) {
-            WeightNames.Expected w = expected.get(i);
-            long tensorSeed = seed * 1_000_003L + i;
-            long[] shape = w.shape();
-            WritableTensor.Source source;
-            if (w.name().endsWith(".bias")) {
-                source = () -> Tensor.zeros(dtype, Device.CPU, shape);
-            } else if (w.name().endsWith("norm.weight")) {
-                source = () -> Tensor.full(1.0, dtype, Device.CPU, shape);
-            } else {
-                source = () -> {
-                    try (TensorScope scope = TensorScope.open()) {
-                        return scope.keep(Ops.mul(Tensor.randn(tensorSeed, DType.F32, Device.CPU, shape), INIT_STD).to(dtype));
-                    }
-                };
-            }
-            out.add(new WritableTensor(w.name(), dtype, shape, source));
+        int index = 0;
+        for (var e : Parameters.shapes(config).entrySet()) {
+            String name = e.getKey();
+            long[] shape = e.getValue();
+            int i = index++;
+            out.add(new WritableTensor(name, dtype, shape, () -> Parameters.initial(name, shape, seed, i, dtype)));
         }
         return out;
     }

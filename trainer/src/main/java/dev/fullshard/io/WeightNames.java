@@ -1,7 +1,7 @@
 package dev.fullshard.io;
 
 import dev.fullshard.model.ModelConfig;
-import dev.fullshard.model.ModelConfig.Architecture;
+import dev.fullshard.model.Parameters;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,66 +12,13 @@ import java.util.Map;
 import java.util.StringJoiner;
 
 /**
- * The Hugging Face names and shapes of a model's weights, and the check that a checkpoint holds
- * exactly those. Shapes follow {@code torch.nn.Linear}: {@code [out_features, in_features]}.
+ * The check that a checkpoint holds exactly the weights a config's model has (the names and shapes
+ * of {@link Parameters#shapes}), reporting every difference at once.
  */
 public final class WeightNames {
-    public static final String EMBED_TOKENS = "model.embed_tokens.weight";
-    public static final String FINAL_NORM = "model.norm.weight";
-    public static final String LM_HEAD = "lm_head.weight";
+    private static final String LM_HEAD = "lm_head.weight";
 
     private WeightNames() {
-    }
-
-    /** "model.layers.{layer}.{suffix}", e.g. {@code layer(3, "mlp.up_proj.weight")}. */
-    public static String layer(int layer, String suffix) {
-        return "model.layers." + layer + "." + suffix;
-    }
-
-    /** One weight the model has. */
-    public record Expected(String name, long[] shape) {
-        public Expected {
-            shape = shape.clone();
-        }
-
-        @Override
-        public long[] shape() {
-            return shape.clone();
-        }
-    }
-
-    /** Every weight of {@code config}'s model, in model order (embedding, layers, final norm, head). */
-    public static List<Expected> expected(ModelConfig c) {
-        long d = c.hiddenSize(), f = c.intermediateSize(), q = (long) c.numHeads() * c.headDim(), kv = (long) c.numKeyValueHeads() * c.headDim();
-        // transformers gives o_proj a bias along with q/k/v when attention_bias is set (Llama, Qwen3);
-        // Qwen2's fixed biases are on q/k/v only.
-        boolean outputBias = c.attentionBias() && c.architecture() != Architecture.QWEN2;
-        List<Expected> out = new ArrayList<>();
-        out.add(new Expected(EMBED_TOKENS, new long[] {c.vocabSize(), d}));
-        for (int i = 0; i < c.numLayers(); i++) {
-            out.add(new Expected(layer(i, "input_layernorm.weight"), new long[] {d}));
-            out.add(new Expected(layer(i, "self_attn.q_proj.weight"), new long[] {q, d}));
-            out.add(new Expected(layer(i, "self_attn.k_proj.weight"), new long[] {kv, d}));
-            out.add(new Expected(layer(i, "self_attn.v_proj.weight"), new long[] {kv, d}));
-            out.add(new Expected(layer(i, "self_attn.o_proj.weight"), new long[] {d, q}));
-            if (c.attentionBias()) {
-                out.add(new Expected(layer(i, "self_attn.q_proj.bias"), new long[] {q}));
-                out.add(new Expected(layer(i, "self_attn.k_proj.bias"), new long[] {kv}));
-                out.add(new Expected(layer(i, "self_attn.v_proj.bias"), new long[] {kv}));
-            }
-            if (outputBias) out.add(new Expected(layer(i, "self_attn.o_proj.bias"), new long[] {d}));
-            if (c.queryKeyNorm()) {
-                out.add(new Expected(layer(i, "self_attn.q_norm.weight"), new long[] {c.headDim()}));
-                out.add(new Expected(layer(i, "self_attn.k_norm.weight"), new long[] {c.headDim()}));
-            }
-            out.add(new Expected(layer(i, "post_attention_layernorm.weight"), new long[] {d}));
-            out.add(new Expected(layer(i, "mlp.gate_proj.weight"), new long[] {f, d}));
-            out.add(new Expected(layer(i, "mlp.up_proj.weight"), new long[] {f, d}));
-            out.add(new Expected(layer(i, "mlp.down_proj.weight"), new long[] {d, f}));
-        }
-        out.add(new Expected(FINAL_NORM, new long[] {d}));
-        if (!c.tieWordEmbeddings()) out.add(new Expected(LM_HEAD, new long[] {c.vocabSize(), d}));
-        return out;
     }
 
     /**
@@ -105,13 +52,13 @@ public final class WeightNames {
     public static Comparison compare(ModelConfig config, Map<String, long[]> shapes) {
         Map<String, long[]> remaining = new LinkedHashMap<>(shapes);
         List<String> missing = new ArrayList<>(), misshaped = new ArrayList<>();
-        for (Expected e : expected(config)) {
-            long[] found = remaining.remove(e.name());
-            if (found == null) missing.add(e.name());
-            else if (!Arrays.equals(found, e.shape)) {
-                misshaped.add(e.name() + ": expected " + Arrays.toString(e.shape) + ", found " + Arrays.toString(found));
+        Parameters.shapes(config).forEach((name, shape) -> {
+            long[] found = remaining.remove(name);
+            if (found == null) missing.add(name);
+            else if (!Arrays.equals(found, shape)) {
+                misshaped.add(name + ": expected " + Arrays.toString(shape) + ", found " + Arrays.toString(found));
             }
-        }
+        });
         long[] head = remaining.get(LM_HEAD);
         if (config.tieWordEmbeddings() && head != null && Arrays.equals(head, new long[] {config.vocabSize(), config.hiddenSize()})) {
             remaining.remove(LM_HEAD);

@@ -107,19 +107,21 @@ public final class Parameters {
     public static Parameters random(ModelConfig config, long seed, DType dtype) {
         Map<String, Tensor> t = new LinkedHashMap<>();
         int index = 0;
-        for (var e : shapes(config).entrySet()) {
-            String name = e.getKey();
-            long[] shape = e.getValue();
-            long tensorSeed = seed * 1_000_003L + index++;
-            if (name.endsWith("norm.weight")) t.put(name, Tensor.full(1.0, dtype, Device.CPU, shape));
-            else if (name.endsWith(".bias")) t.put(name, Tensor.zeros(dtype, Device.CPU, shape));
-            else {
-                try (Tensor unit = Tensor.randn(tensorSeed, DType.F64, Device.CPU, shape); Tensor scaled = Ops.mul(unit, 0.02)) {
-                    t.put(name, scaled.to(dtype));
-                }
-            }
-        }
+        for (var e : shapes(config).entrySet()) t.put(e.getKey(), initial(e.getKey(), e.getValue(), seed, index++, dtype));
         return of(config, t);
+    }
+
+    /**
+     * The {@code index}-th parameter ({@code name}, {@code shape}) as {@link #random} makes it, on its
+     * own: each parameter has its own seed derived from {@code seed} and its index, so a writer can
+     * produce them one at a time, in any order, with the same result.
+     */
+    public static Tensor initial(String name, long[] shape, long seed, int index, DType dtype) {
+        if (name.endsWith("norm.weight")) return Tensor.full(1.0, dtype, Device.CPU, shape);
+        if (name.endsWith(".bias")) return Tensor.zeros(dtype, Device.CPU, shape);
+        try (Tensor unit = Tensor.randn(seed * 1_000_003L + index, DType.F64, Device.CPU, shape); Tensor scaled = Ops.mul(unit, 0.02)) {
+            return scaled.to(dtype);
+        }
     }
 
     /** Zero tensors of every parameter's shape: gradient buffers, for example. */

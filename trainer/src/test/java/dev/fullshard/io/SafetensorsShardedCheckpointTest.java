@@ -3,6 +3,7 @@ package dev.fullshard.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.Parameters;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.NoLeakedTensors;
 import dev.fullshard.tensor.Tensor;
@@ -34,7 +35,7 @@ class SafetensorsShardedCheckpointTest {
     private static Map<String, Tensor> weights(ModelConfig config) {
         Map<String, Tensor> weights = new LinkedHashMap<>();
         long seed = 0;
-        for (WeightNames.Expected e : WeightNames.expected(config)) weights.put(e.name(), TestTensors.random(DType.BF16, seed++, e.shape()));
+        for (var e : Parameters.shapes(config).entrySet()) weights.put(e.getKey(), TestTensors.random(DType.BF16, seed++, e.getValue()));
         return weights;
     }
 
@@ -104,8 +105,8 @@ class SafetensorsShardedCheckpointTest {
             try (CheckpointReader read = CheckpointReader.open(checkpoint)) {
                 assertThat(read.names()).hasSize(weights.size());
                 WeightNames.check(config, read.shapes(), checkpoint);
-                Tensor embed = read.copy(WeightNames.EMBED_TOKENS, DType.BF16);
-                assertThat(embed.toHalfBits()).isEqualTo(weights.get(WeightNames.EMBED_TOKENS).toHalfBits());
+                Tensor embed = read.copy("model.embed_tokens.weight", DType.BF16);
+                assertThat(embed.toHalfBits()).isEqualTo(weights.get("model.embed_tokens.weight").toHalfBits());
             }
             JsonNode json = new ObjectMapper().readTree(checkpoint.resolve("config.json").toFile());
             assertThat(json.get("torch_dtype").asText()).isEqualTo("bfloat16");

@@ -1,6 +1,7 @@
 package dev.fullshard.io;
 
 import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.Parameters;
 import dev.fullshard.model.ModelConfig.Architecture;
 import org.junit.jupiter.api.Test;
 
@@ -13,14 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class WeightNamesTest {
-    private static Map<String, long[]> shapesOf(List<WeightNames.Expected> expected) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (WeightNames.Expected e : expected) shapes.put(e.name(), e.shape());
-        return shapes;
-    }
-
     private static Map<String, long[]> shapes(ModelConfig c) {
-        return shapesOf(WeightNames.expected(c));
+        return new LinkedHashMap<>(Parameters.shapes(c));
     }
 
     @Test
@@ -41,7 +36,6 @@ class WeightNamesTest {
         assertThat(s.get("model.layers.0.mlp.down_proj.weight")).containsExactly(16, 24);
         assertThat(s.get("lm_head.weight")).containsExactly(32, 16);
         assertThat(s.keySet()).noneMatch(n -> n.endsWith(".bias") || n.contains("_norm.weight") && n.contains("self_attn"));
-        assertThat(WeightNames.layer(3, "mlp.up_proj.weight")).isEqualTo("model.layers.3.mlp.up_proj.weight");
     }
 
     @Test
