@@ -9,7 +9,9 @@ import dev.fullshard.model.ModelPresets;
 import dev.fullshard.model.Parameters;
 import dev.fullshard.tensor.DType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +27,9 @@ import java.util.concurrent.Callable;
 @Command(name = "init-model", mixinStandardHelpOptions = true,
         description = "Write a randomly initialised Hugging Face model directory (config.json, model.safetensors, tokenizer).")
 public final class InitModelCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--arch", defaultValue = "llama", description = "llama, qwen2, qwen3 or mistral (default: ${DEFAULT-VALUE}).")
     String arch;
 
@@ -55,10 +60,10 @@ public final class InitModelCommand implements Callable<Integer> {
         };
         List<WritableTensor> weights = randomWeights(config, weightDtype, seed);
         long parameters = weights.stream().mapToLong(w -> w.byteSize() / weightDtype.byteSize()).sum();
-        System.out.printf("init-model: %s %s, %,d parameters (%s), writing %s%n", config.architecture().className(),
+        spec.commandLine().getOut().printf("init-model: %s %s, %,d parameters (%s), writing %s%n", config.architecture().className(),
                 ModelPresets.parse(preset).label(), parameters, weightDtype, out);
         CheckpointWriter.write(out, config, weights, maxShardBytes, Tokenizer::writeBundled);
-        System.out.println("init-model: done");
+        spec.commandLine().getOut().println("init-model: done");
         return 0;
     }
 

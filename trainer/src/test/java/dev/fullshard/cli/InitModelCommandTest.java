@@ -94,4 +94,20 @@ class InitModelCommandTest {
         assertThat(run(err, "init-model", "--arch", "gpt2", "--out", tmp.resolve("y").toString())).isEqualTo(1);
         assertThat(err.toString()).contains("--arch gpt2").contains("llama").contains("mistral");
     }
+
+    /** The directory init-model writes is one generate can use (config, weights and tokenizer together). */
+    @Test
+    void generateContinuesAPromptWithTheNewModelReproducibly() throws Exception {
+        Path dir = tmp.resolve("tiny");
+        assertThat(run(new StringWriter(), "init-model", "--preset", "tiny", "--out", dir.toString())).isZero();
+        String[] outputs = new String[2];
+        for (int i = 0; i < 2; i++) {
+            StringWriter out = new StringWriter();
+            int code = FullshardCommand.commandLine().setOut(new PrintWriter(out, true)).execute("generate", "--model", dir.toString(),
+                    "--prompt", "Once upon a time", "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "7");
+            assertThat(code).isZero();
+            outputs[i] = out.toString();
+        }
+        assertThat(outputs[0]).isEqualTo(outputs[1]);
+    }
 }

@@ -1,0 +1,81 @@
+package dev.fullshard.cli;
+
+import dev.fullshard.data.Tokenizer;
+import dev.fullshard.io.HfModel;
+import dev.fullshard.model.CausalLm;
+import dev.fullshard.model.Generator;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.TensorScope;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** {@code fullshard generate}: continue a prompt with a Hugging Face model directory, as a sanity check. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Continue a prompt with a model directory (greedy, or temperature + top-p sampling).")
+public final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, safetensors, tokenizer.json).")
+    Path model;
+
+    @Option(names = "--prompt", required = true, description = "The text to continue.")
+    String prompt;
+
+    @Option(names = "--max-new-tokens", defaultValue = "32", description = "At most this many new tokens (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 for greedy decoding (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus sampling mass when sampling (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+        DType compute = switch (dtype) {
+            case "f32", "fp32", "float32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected f32 or bf16");
+        };
+        Generator.Sampling sampling = new Generator.Sampling(temperature, topP, seed);
+        try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
+            HfModel loaded = HfModel.load(model, compute);
+            CausalLm lm = new CausalLm(loaded.parameters(), CausalLm.Options.defaults().withComputeDtype(compute));
+            long[] text = tokenizer.encode(prompt);
+            int bos = loaded.config().bosTokenId();
+            long[] tokens = bos >= 0 ? prepend(bos, text) : text;
+            long[] generated = Generator.generate(lm, tokens, maxNewTokens, sampling, loaded.config().eosTokenId(), token -> { });
+            spec.commandLine().getOut().println(prompt + continuation(tokenizer, text, generated));
+        }
+        return 0;
+    }
+
+    private static long[] prepend(long first, long[] rest) {
+        long[] out = new long[rest.length + 1];
+        out[0] = first;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
+
+    /** The new text only: decoding prompt + continuation together keeps the spacing SentencePiece gives it. */
+    private static String continuation(Tokenizer tokenizer, long[] prompt, long[] generated) {
+        long[] all = Arrays.copyOf(prompt, prompt.length + generated.length);
+        System.arraycopy(generated, 0, all, prompt.length, generated.length);
+        String full = tokenizer.decode(all), head = tokenizer.decode(prompt);
+        return full.startsWith(head) ? full.substring(head.length()) : " " + tokenizer.decode(generated);
+    }
+}
