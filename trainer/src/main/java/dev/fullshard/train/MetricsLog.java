@@ -1,0 +1,100 @@
+package dev.fullshard.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code metrics.jsonl} in the output directory: one JSON object per line, appended and flushed as
+ * events happen, so a crashed run keeps what it logged and a resumed run continues the same file.
+ * Also keeps the points the final plot needs.
+ */
+public final class MetricsLog implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One training-loss point of the plot. */
+    public record Point(long step, double loss, double lr) {
+    }
+
+    /** One evaluation point of the plot. */
+    public record EvalPoint(long step, double loss) {
+    }
+
+    private final BufferedWriter out;
+    private final List<Point> train = new ArrayList<>();
+    private final List<EvalPoint> eval = new ArrayList<>();
+
+    public MetricsLog(Path file) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** A training step's metrics. */
+    public void train(long step, double epoch, double loss, double lr, double gradNorm, double tokensPerSecond, long tokens) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "train");
+        m.put("step", step);
+        m.put("epoch", epoch);
+        m.put("loss", loss);
+        m.put("lr", lr);
+        m.put("grad_norm", gradNorm);
+        m.put("tokens_per_second", tokensPerSecond);
+        m.put("tokens", tokens);
+        write(m);
+        train.add(new Point(step, loss, lr));
+    }
+
+    /** An evaluation's loss and perplexity. */
+    public void eval(long step, double loss, long tokens) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "eval");
+        m.put("step", step);
+        m.put("eval_loss", loss);
+        m.put("eval_perplexity", Math.exp(loss));
+        m.put("eval_tokens", tokens);
+        write(m);
+        eval.add(new EvalPoint(step, loss));
+    }
+
+    /** Any other event (a skipped fp16 step, a checkpoint, the summary). */
+    public void event(String type, Map<String, Object> fields) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", type);
+        m.putAll(fields);
+        write(m);
+    }
+
+    public List<Point> trainPoints() {
+        return List.copyOf(train);
+    }
+
+    public List<EvalPoint> evalPoints() {
+        return List.copyOf(eval);
+    }
+
+    private void write(Map<String, Object> record) {
+        try {
+            record.put("time", System.currentTimeMillis() / 1000.0);
+            out.write(JSON.writeValueAsString(record));
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not append to metrics.jsonl", e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.fullshard.train;
+
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.NoLeakedTensors;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Checkpoints are complete or absent, rotate, and come back bit for bit; metrics and the plot are written. */
+@ExtendWith(NoLeakedTensors.class)
+class CheckpointStoreTest {
+    @TempDir
+    Path out;
+
+    @Test
+    void savesLoadsAndKeepsOnlyTheNewest() throws Exception {
+        CheckpointStore store = new CheckpointStore(out);
+        try (TensorScope ignored = TensorScope.open()) {
+            Tensor w = Tensor.randn(1, DType.F32, Device.CPU, 3, 4), m = Tensor.randn(2, DType.F32, Device.CPU, 3, 4);
+            for (long step = 10; step <= 40; step += 10) {
+                store.save(Map.of("w", w), Map.of("exp_avg.w", m), new TrainerState(step, 1, 7, 100, 0, 1.0, 0, 0.5), 2);
+            }
+            assertThat(store.checkpoints()).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-30", "checkpoint-40");
+            CheckpointStore.Loaded loaded = CheckpointStore.load(store.newest().orElseThrow());
+            assertThat(loaded.state()).isEqualTo(new TrainerState(40, 1, 7, 100, 0, 1.0, 0, 0.5));
+            assertThat(loaded.model().get("w").toFloatArray()).isEqualTo(w.toFloatArray());
+            assertThat(loaded.optimizer().get("exp_avg.w").toFloatArray()).isEqualTo(m.toFloatArray());
+        }
+        try (Stream<Path> files = Files.list(out)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp-"));
+        }
+    }
+
+    @Test
+    void aFailedSaveLeavesThePreviousCheckpointAndNoPartialOne() throws Exception {
+        CheckpointStore store = new CheckpointStore(out);
+        try (TensorScope ignored = TensorScope.open()) {
+            Tensor w = Tensor.zeros(DType.F32, Device.CPU, 2);
+            store.save(Map.of("w", w), Map.of(), new TrainerState(5, 0, 0, 0, 0, 1, 0, 1), 0);
+            Tensor closed = Tensor.zeros(DType.F32, Device.CPU, 2);
+            closed.close();
+            assertThatThrownBy(() -> store.save(Map.of("w", closed), Map.of(), new TrainerState(6, 0, 0, 0, 0, 1, 0, 1), 0));
+        }
+        assertThat(store.checkpoints()).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-5");
+        try (Stream<Path> files = Files.list(out)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("checkpoint-5");
+        }
+        // A folder that looks like a checkpoint but lacks trainer_state.json is never picked for resume.
+        Files.createDirectories(out.resolve("checkpoint-9"));
+        assertThat(store.newest().orElseThrow().getFileName().toString()).isEqualTo("checkpoint-5");
+    }
+
+    @Test
+    void metricsAreAppendedAsJsonLinesAndThePlotIsAPng() throws Exception {
+        Path metrics = out.resolve("metrics.jsonl");
+        List<MetricsLog.Point> points = new ArrayList<>();
+        try (MetricsLog log = new MetricsLog(metrics)) {
+            for (int s = 1; s <= 20; s++) log.train(s, s / 20.0, 3.0 / s, 1e-3 * s / 20, 1.5, 1000, 64L * s);
+            log.eval(10, 1.2, 500);
+            LossPlot.write(out.resolve("loss.png"), log.trainPoints(), log.evalPoints());
+            points.addAll(log.trainPoints());
+        }
+        try (MetricsLog again = new MetricsLog(metrics)) {
+            again.eval(20, 1.1, 500);
+        }
+        List<String> lines = Files.readAllLines(metrics);
+        assertThat(lines).hasSize(22);
+        assertThat(lines.getFirst()).contains("\"type\":\"train\"", "\"step\":1", "\"loss\":3.0");
+        assertThat(lines.get(20)).contains("\"eval_loss\":1.2", "\"eval_perplexity\":" + Math.exp(1.2));
+        assertThat(points).hasSize(20);
+        BufferedImage png = ImageIO.read(out.resolve("loss.png").toFile());
+        assertThat(png.getWidth()).isEqualTo(960);
+        assertThat(png.getHeight()).isEqualTo(640);
+    }
+}
