@@ -14,18 +14,15 @@ public final class ConfigException extends RuntimeException {
 
     /** Transient: Path is not serializable; the message keeps the file's name. */
     private final transient Path file;
-    private final List<String> problems;
 
     ConfigException(Path file, List<String> problems) {
         super(String.join("\n", problems));
         this.file = file;
-        this.problems = List.copyOf(problems);
     }
 
     ConfigException(Path file, String problem, Throwable cause) {
         super(problem, cause);
         this.file = file;
-        this.problems = List.of(problem);
     }
 
     /** The YAML file the problems are in (overrides are reported against it too). */
@@ -35,6 +32,6 @@ public final class ConfigException extends RuntimeException {
 
     /** One line per problem, each starting with the file; the message is these joined by newlines. */
     public List<String> problems() {
-        return problems;
+        return getMessage().lines().toList();
     }
 }
