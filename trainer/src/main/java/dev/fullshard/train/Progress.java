@@ -1,6 +1,6 @@
 package dev.fullshard.train;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -11,13 +11,13 @@ import java.util.Locale;
 public final class Progress {
     private static final int BAR = 24;
 
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean terminal;
     private final long totalSteps;
     private final int loggingSteps;
     private boolean lineOpen;
 
-    public Progress(PrintStream out, boolean terminal, long totalSteps, int loggingSteps) {
+    public Progress(PrintWriter out, boolean terminal, long totalSteps, int loggingSteps) {
         this.out = out;
         this.terminal = terminal;
         this.totalSteps = totalSteps;

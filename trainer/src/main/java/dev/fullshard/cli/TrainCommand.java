@@ -1,0 +1,43 @@
+package dev.fullshard.cli;
+
+import dev.fullshard.train.ConfigException;
+import dev.fullshard.train.StopRequest;
+import dev.fullshard.train.TrainConfig;
+import dev.fullshard.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code fullshard train train.yaml [key.sub=value ...]}: one training process. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Fine-tune every parameter of a Hugging Face model as train.yaml says (one process).",
+                "Exit codes: 0 done, 1 failed, 2 bad configuration, 130/143 stopped by SIGINT/SIGTERM after saving a checkpoint."})
+public final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "train.yaml", description = "The run's configuration (see the README's train.yaml reference).")
+    Path config;
+
+    @Parameters(index = "1..*", paramLabel = "key.sub=value", description = "Overrides of train.yaml keys, e.g. optimizer.lr=1e-4.")
+    List<String> overrides = List.of();
+
+    @Override
+    public Integer call() throws Exception {
+        TrainConfig train;
+        try {
+            train = TrainConfig.load(config, overrides);
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        Trainer.Result result = Trainer.run(train, StopRequest.install(), spec.commandLine().getOut());
+        if (result.stoppedBy() == null) return 0;
+        return result.stoppedBy().equals("SIGINT") ? 130 : 143;
+    }
+}

@@ -1,0 +1,287 @@
+package dev.fullshard.train;
+
+import dev.fullshard.data.DataFormat;
+import dev.fullshard.data.DataOptions;
+import dev.fullshard.data.DataPosition;
+import dev.fullshard.data.MicroBatch;
+import dev.fullshard.data.TokenizedDataset;
+import dev.fullshard.data.Tokenizer;
+import dev.fullshard.data.TrainingData;
+import dev.fullshard.io.CheckpointWriter;
+import dev.fullshard.io.HfModel;
+import dev.fullshard.io.WritableTensor;
+import dev.fullshard.model.CausalLm;
+import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.Parameters;
+import dev.fullshard.optim.AdamW;
+import dev.fullshard.optim.GradientClipping;
+import dev.fullshard.optim.LossScaler;
+import dev.fullshard.optim.LrSchedule;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * One process's fine-tuning run, from a {@link TrainConfig} to checkpoints and a Hugging Face export.
+ *
+ * <p>A step: the next {@code gradient_accumulation_steps} micro-batches are taken from the data
+ * stream; their loss is normalised by the number of target tokens in all of them together (so every
+ * target token of the accumulated batch weighs the same, whatever micro-batch it fell into, as if the
+ * whole batch had been one); forward and backward add into fp32 gradient buffers; fp16 gradients are
+ * unscaled and checked for inf/NaN (the step is skipped, and the scale backed off, if any); the global
+ * gradient norm is clipped; fused AdamW updates the fp32 master weights; the learning rate follows the
+ * schedule. The model computes in {@code compute_dtype} from the fp32 master weights, block by block.
+ */
+public final class Trainer {
+    /** How a run ended. {@code stoppedBy} is the signal's name when a signal stopped it, else null. */
+    public record Result(long steps, double lastLoss, double evalLoss, Path checkpoint, Path export, String stoppedBy) {
+    }
+
+    private static final String SCALER_PREFIX = "loss_scaler.";
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "tokenizer.model", "generation_config.json");
+
+    private final TrainConfig config;
+    private final StopRequest stop;
+    private final PrintWriter out;
+
+    private Trainer(TrainConfig config, StopRequest stop, PrintWriter out) {
+        this.config = config;
+        this.stop = stop;
+        this.out = out;
+    }
+
+    public static Result run(TrainConfig config, StopRequest stop, PrintWriter out) throws IOException {
+        try (TensorScope ignored = TensorScope.open()) {
+            return new Trainer(config, stop, out).train();
+        }
+    }
+
+    private Result train() throws IOException {
+        Path outputDir = config.logging().outputDir();
+        Files.createDirectories(outputDir);
+        Files.writeString(outputDir.resolve(TrainConfig.SAVED_NAME), config.toYaml());
+        TrainConfig.Training t = config.training();
+        DType compute = config.computeDtype();
+
+        Path modelDir = config.model().path();
+        HfModel model = HfModel.load(modelDir, DType.F32);
+        ModelConfig modelConfig = model.config();
+        Parameters params = model.parameters();
+        TrainingData trainData, evalData = null;
+        try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
+            DataOptions options = dataOptions();
+            TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
+            out.println("data: train " + train.report());
+            trainData = TrainingData.of(train, new TrainingData.Options(t.microBatchSize(), config.data().packing(), true, t.seed()));
+            if (!config.data().evalFiles().isEmpty()) {
+                TokenizedDataset eval = TokenizedDataset.load(config.data().evalFiles(), tokenizer, options);
+                out.println("data: eval " + eval.report());
+                evalData = TrainingData.of(eval, new TrainingData.Options(t.microBatchSize(), config.data().packing(), false, t.seed()));
+            }
+        }
+        long stepsPerEpoch = trainData.stepsPerEpoch(t.microBatchSize(), t.gradientAccumulationSteps());
+        long totalSteps = config.totalSteps(stepsPerEpoch);
+        LrSchedule schedule = schedule(totalSteps);
+
+        Parameters grads = Parameters.zeros(modelConfig, DType.F32);
+        AdamW optimizer = new AdamW(params.asMap(), config.optimizer().beta1(), config.optimizer().beta2(), config.optimizer().eps(),
+                config.optimizer().weightDecay());
+        TrainConfig.LossScaling ls = config.lossScaling();
+        LossScaler scaler = config.mixedPrecision() == TrainConfig.MixedPrecision.FP16
+                ? new LossScaler(Device.CPU, ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
+        CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing());
+        CausalLm lm = new CausalLm(params, modelOptions.withLabelSmoothing(t.labelSmoothing()));
+        CausalLm evalLm = new CausalLm(params, modelOptions);
+
+        CheckpointStore store = new CheckpointStore(outputDir);
+        TrainerState state = resume(store, params, optimizer, scaler);
+        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%n",
+                modelConfig.architecture().className(), params.numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
+                config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "");
+
+        Path lastCheckpoint = null;
+        double evalLoss = Double.NaN;
+        try (MetricsLog metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"))) {
+            Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, config.logging().loggingSteps());
+            long started = System.nanoTime(), tokensAtStart = state.tokensSeen();
+            while (state.step() < totalSteps && !stop.requested()) {
+                long stepStart = System.nanoTime();
+                StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, grads, optimizer,
+                        scaler, schedule.lr(state.step()));
+                state = new TrainerState(state.step() + 1, r.next().epoch(), r.next().sequence(), state.tokensSeen() + r.tokens(),
+                        state.skippedSteps() + (r.skipped() != null ? 1 : 0), scaler == null ? 1.0 : scaler.scale(),
+                        scaler == null ? 0 : scaler.growthTracker(), r.loss());
+                double tokensPerSecond = r.tokens() / ((System.nanoTime() - stepStart) / 1e9);
+                double epoch = state.epoch() + state.nextSequence() / (double) trainData.sequencesPerEpoch();
+                metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen());
+                if (r.skipped() != null) {
+                    progress.message(String.format(Locale.ROOT, "step %d skipped: %s (loss scale %.0f)", state.step(), r.skipped(),
+                            state.lossScale()));
+                    metrics.event("skipped_step", Map.of("step", state.step(), "reason", r.skipped(), "loss_scale", state.lossScale()));
+                }
+                progress.step(state.step(), r.loss(), r.lr(), r.gradNorm(), tokensPerSecond);
+                if (evalData != null && config.logging().evalSteps() > 0 && state.step() % config.logging().evalSteps() == 0
+                        && state.step() < totalSteps) {
+                    evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
+                }
+                if (config.logging().saveSteps() > 0 && state.step() % config.logging().saveSteps() == 0 && state.step() < totalSteps) {
+                    lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+                }
+            }
+            if (stop.requested()) {
+                lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+                metrics.event("stopped", Map.of("step", state.step(), "signal", stop.signalName()));
+                progress.message("train: stopped by " + stop.signalName() + " after step " + state.step() + "; resume with the same command");
+                return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, null, stop.signalName());
+            }
+            if (evalData != null) evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
+            lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+            Path export = export(outputDir.resolve("final"), modelConfig, params, compute, modelDir);
+            LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
+            double seconds = (System.nanoTime() - started) / 1e9;
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("steps", state.step());
+            summary.put("train_loss", state.lastLoss());
+            summary.put("eval_loss", evalLoss);
+            summary.put("eval_perplexity", Math.exp(evalLoss));
+            summary.put("tokens", state.tokensSeen() - tokensAtStart);
+            summary.put("seconds", seconds);
+            summary.put("skipped_steps", state.skippedSteps());
+            metrics.event("summary", summary);
+            progress.message(String.format(Locale.ROOT,
+                    "train: done: %d steps, last loss %.4f, eval loss %.4f (perplexity %.2f), %.0f tokens/s over %.1f s; model in %s",
+                    state.step(), state.lastLoss(), evalLoss, Math.exp(evalLoss), (state.tokensSeen() - tokensAtStart) / seconds, seconds,
+                    export));
+            return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, export, null);
+        }
+    }
+
+    /** One step's outcome; {@code skipped} says why the optimizer did not run (null when it did). */
+    private record StepResult(double loss, double lr, double gradNorm, long tokens, String skipped, DataPosition next) {
+    }
+
+    private StepResult step(TrainingData data, DataPosition at, CausalLm lm, Parameters grads, AdamW optimizer, LossScaler scaler,
+                            double lr) {
+        TrainConfig.Training t = config.training();
+        List<MicroBatch> batches = data.step(at, t.gradientAccumulationSteps());
+        long tokens = batches.stream().mapToLong(MicroBatch::targetTokens).sum();
+        DataPosition next = batches.getLast().next();
+        if (tokens == 0) return new StepResult(Double.NaN, lr, 0, 0, "no target tokens in the batch", next);
+        grads.zero();
+        double scale = scaler == null ? 1.0 : scaler.scale();
+        double lossSum = 0;
+        for (MicroBatch mb : batches) {
+            try (TensorScope ignored = TensorScope.open()) {
+                // Σℓ·scale / tokens: each micro-batch's share of the whole accumulated batch's mean, scaled for fp16.
+                lossSum += lm.forwardBackward(mb.tokensTensor(), mb.targetsTensor(), grads, tokens / scale).sum();
+            }
+        }
+        double loss = lossSum / tokens;
+        if (scaler != null) {
+            boolean overflow = scaler.unscaleAndCheck(grads.asMap());
+            scaler.update(overflow);
+            if (overflow) return new StepResult(loss, lr, Double.NaN, tokens, "inf/NaN in the fp16 gradients", next);
+        }
+        double norm = t.maxGradNorm() > 0 ? GradientClipping.clipGlobalNorm(grads.asMap(), t.maxGradNorm())
+                : GradientClipping.globalNorm(grads.asMap());
+        if (!Double.isFinite(norm)) return new StepResult(loss, lr, norm, tokens, "non-finite gradient norm", next);
+        optimizer.step(grads.asMap(), lr);
+        return new StepResult(loss, lr, norm, tokens, null, next);
+    }
+
+    private static double evaluate(CausalLm lm, TrainingData data, MetricsLog metrics, long step, Progress progress) {
+        Evaluation.Result r = Evaluation.run(lm, data);
+        metrics.eval(step, r.loss(), r.tokens());
+        progress.message(String.format(Locale.ROOT, "eval: step %d loss %.4f perplexity %.2f (%d tokens)", step, r.loss(), r.perplexity(),
+                r.tokens()));
+        return r.loss();
+    }
+
+    private TrainerState resume(CheckpointStore store, Parameters params, AdamW optimizer, LossScaler scaler) throws IOException {
+        Optional<Path> from = switch (config.resume()) {
+            case TrainConfig.Resume.Auto a -> store.newest();
+            case TrainConfig.Resume.None n -> Optional.empty();
+            case TrainConfig.Resume.From f -> Optional.of(f.checkpoint());
+        };
+        if (from.isEmpty()) return TrainerState.start();
+        try (TensorScope ignored = TensorScope.open()) {
+            CheckpointStore.Loaded loaded = CheckpointStore.load(from.get());
+            for (var e : params.asMap().entrySet()) {
+                Tensor saved = loaded.model().get(e.getKey());
+                if (saved == null) throw new IOException("checkpoint " + from.get() + " has no weight " + e.getKey());
+                Ops.copyInto(e.getValue(), saved);
+            }
+            Map<String, Tensor> optimizerState = new LinkedHashMap<>(), scalerState = new LinkedHashMap<>();
+            loaded.optimizer().forEach((k, v) -> (k.startsWith(SCALER_PREFIX) ? scalerState : optimizerState)
+                    .put(k.startsWith(SCALER_PREFIX) ? k.substring(SCALER_PREFIX.length()) : k, v));
+            optimizer.load(optimizerState);
+            if (scaler != null && !scalerState.isEmpty()) scaler.load(scalerState);
+            out.println("train: resuming from " + from.get());
+            return loaded.state();
+        }
+    }
+
+    private Path save(CheckpointStore store, Parameters params, AdamW optimizer, LossScaler scaler, TrainerState state, Progress progress)
+            throws IOException {
+        Map<String, Tensor> optimizerState = new LinkedHashMap<>(optimizer.state());
+        if (scaler != null) scaler.state().forEach((k, v) -> optimizerState.put(SCALER_PREFIX + k, v));
+        Path saved = store.save(params.asMap(), optimizerState, state, config.logging().saveTotalLimit());
+        progress.message("checkpoint: " + saved);
+        return saved;
+    }
+
+    /** A Hugging Face directory with the weights in the compute dtype (fp32 when training in fp32) and the tokenizer files. */
+    private static Path export(Path dir, ModelConfig modelConfig, Parameters params, DType compute, Path modelDir) throws IOException {
+        DType dtype = compute == DType.F16 || compute == DType.BF16 ? compute : DType.F32;
+        List<WritableTensor> tensors = new ArrayList<>();
+        params.asMap().forEach((name, t) -> tensors.add(new WritableTensor(name, dtype, t.shape(), () -> t.to(dtype))));
+        if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
+        CheckpointWriter.write(dir, modelConfig, tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
+            for (String name : TOKENIZER_FILES) {
+                Path source = modelDir.resolve(name);
+                if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            }
+        });
+        return dir;
+    }
+
+    private DataOptions dataOptions() {
+        TrainConfig.Data d = config.data();
+        return new DataOptions(DataFormat.parse(d.format().name().toLowerCase(Locale.ROOT)), d.template(),
+                d.chatTemplate().name().toLowerCase(Locale.ROOT), d.maxSeqLen(), d.skipBadLines(), null);
+    }
+
+    private LrSchedule schedule(long totalSteps) {
+        TrainConfig.Scheduler s = config.scheduler();
+        long warmup = config.warmupSteps(totalSteps);
+        double lr = config.optimizer().lr();
+        return switch (s.type()) {
+            case COSINE -> LrSchedule.cosine(lr, totalSteps, warmup, s.minLrRatio());
+            case LINEAR -> LrSchedule.linear(lr, totalSteps, warmup, s.minLrRatio());
+            case CONSTANT -> LrSchedule.constant(lr, totalSteps, warmup);
+        };
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+}
