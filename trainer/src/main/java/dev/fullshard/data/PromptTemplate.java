@@ -42,12 +42,12 @@ public record PromptTemplate(String name, String text) {
             throw new IllegalArgumentException("instruction template \"" + template + "\" is neither a built-in name (default, zh, alpaca) "
                     + "nor a template with {instruction} and {output}");
         }
+        if (template.indexOf(INSTRUCTION) > out || template.indexOf(INPUT) > out) {
+            throw new IllegalArgumentException("instruction template \"" + template + "\": {instruction} and {input} must come before {output}");
+        }
         if (template.indexOf(OUTPUT, out + 1) >= 0 || !template.substring(out + OUTPUT.length()).isBlank()) {
             throw new IllegalArgumentException("instruction template \"" + template + "\": {output} must appear once, at the end "
                     + "(the example ends with EOS after the output)");
-        }
-        if (template.indexOf(INSTRUCTION) > out || template.indexOf(INPUT) > out) {
-            throw new IllegalArgumentException("instruction template \"" + template + "\": {instruction} and {input} must come before {output}");
         }
         return new PromptTemplate("custom", template);
     }
