@@ -16,7 +16,7 @@ import java.util.List;
  * carries the native code). Encodes exactly the text it is given: no truncation, no padding and no
  * special tokens unless asked for, so that the trainer decides where BOS and EOS go.
  */
-public final class Tokenizer implements AutoCloseable {
+public final class Tokenizer implements TextEncoder, AutoCloseable {
     /** The tokenizer fullshard ships (Mistral-7B's 32k vocabulary; see its SOURCE.md). */
     public static final String BUNDLED = "mistral-32k";
     private static final List<String> BUNDLED_FILES = List.of("tokenizer.json", "tokenizer_config.json");
@@ -58,6 +58,7 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** Token ids of {@code text}, with no special tokens added. */
+    @Override
     public long[] encode(String text) {
         return tokenizer.encode(text, false, false).getIds();
     }
@@ -67,11 +68,13 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** The id of a token such as "</s>", or -1 when the vocabulary has no such token. */
+    @Override
     public long tokenId(String token) {
         long[] ids = tokenizer.encode(token, false, false).getIds();
         return ids.length == 1 && tokenizer.decode(ids, false).equals(token) ? ids[0] : -1;
     }
 
+    @Override
     public Path file() {
         return file;
     }
