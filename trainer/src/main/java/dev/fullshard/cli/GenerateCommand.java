@@ -59,6 +59,9 @@ public final class GenerateCommand implements Callable<Integer> {
             int bos = loaded.config().bosTokenId();
             long[] tokens = bos >= 0 ? prepend(bos, text) : text;
             long[] generated = Generator.generate(lm, tokens, maxNewTokens, sampling, loaded.config().eosTokenId(), token -> { });
+            if (generated.length > 0 && generated[generated.length - 1] == loaded.config().eosTokenId()) {
+                generated = Arrays.copyOf(generated, generated.length - 1); // the end marker is not text
+            }
             spec.commandLine().getOut().println(prompt + continuation(tokenizer, text, generated));
         }
         return 0;

@@ -120,7 +120,9 @@ public final class Trainer {
         double evalLoss = Double.NaN;
         try (MetricsLog metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"))) {
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, config.logging().loggingSteps());
-            long started = System.nanoTime(), tokensAtStart = state.tokensSeen();
+            long started = System.nanoTime(), tokensAtStart = state.tokensSeen(), positions = 0;
+            // A baseline before a fresh run's first step, so the eval curve shows what training changed.
+            if (evalData != null && state.step() == 0 && !stop.requested()) evalLoss = evaluate(evalLm, evalData, metrics, 0, progress);
             while (state.step() < totalSteps && !stop.requested()) {
                 long stepStart = System.nanoTime();
                 StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, grads, optimizer,
@@ -128,7 +130,9 @@ public final class Trainer {
                 state = new TrainerState(state.step() + 1, r.next().epoch(), r.next().sequence(), state.tokensSeen() + r.tokens(),
                         state.skippedSteps() + (r.skipped() != null ? 1 : 0), scaler == null ? 1.0 : scaler.scale(),
                         scaler == null ? 0 : scaler.growthTracker(), r.loss());
-                double tokensPerSecond = r.tokens() / ((System.nanoTime() - stepStart) / 1e9);
+                positions += r.positions();
+                // Throughput counts every position of the batch (as Hugging Face's tokens/s does), not only targets.
+                double tokensPerSecond = r.positions() / ((System.nanoTime() - stepStart) / 1e9);
                 double epoch = state.epoch() + state.nextSequence() / (double) trainData.sequencesPerEpoch();
                 metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen());
                 if (r.skipped() != null) {
@@ -161,20 +165,21 @@ public final class Trainer {
             summary.put("train_loss", state.lastLoss());
             summary.put("eval_loss", evalLoss);
             summary.put("eval_perplexity", Math.exp(evalLoss));
-            summary.put("tokens", state.tokensSeen() - tokensAtStart);
+            summary.put("target_tokens", state.tokensSeen() - tokensAtStart);
+            summary.put("tokens", positions);
             summary.put("seconds", seconds);
             summary.put("skipped_steps", state.skippedSteps());
             metrics.event("summary", summary);
             progress.message(String.format(Locale.ROOT,
                     "train: done: %d steps, last loss %.4f, eval loss %.4f (perplexity %.2f), %.0f tokens/s over %.1f s; model in %s",
-                    state.step(), state.lastLoss(), evalLoss, Math.exp(evalLoss), (state.tokensSeen() - tokensAtStart) / seconds, seconds,
+                    state.step(), state.lastLoss(), evalLoss, Math.exp(evalLoss), positions / seconds, seconds,
                     export));
             return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, export, null);
         }
     }
 
     /** One step's outcome; {@code skipped} says why the optimizer did not run (null when it did). */
-    private record StepResult(double loss, double lr, double gradNorm, long tokens, String skipped, DataPosition next) {
+    private record StepResult(double loss, double lr, double gradNorm, long tokens, long positions, String skipped, DataPosition next) {
     }
 
     private StepResult step(TrainingData data, DataPosition at, CausalLm lm, Parameters grads, AdamW optimizer, LossScaler scaler,
@@ -182,8 +187,9 @@ public final class Trainer {
         TrainConfig.Training t = config.training();
         List<MicroBatch> batches = data.step(at, t.gradientAccumulationSteps());
         long tokens = batches.stream().mapToLong(MicroBatch::targetTokens).sum();
+        long positions = batches.stream().mapToLong(mb -> (long) mb.batchSize() * mb.seqLen()).sum();
         DataPosition next = batches.getLast().next();
-        if (tokens == 0) return new StepResult(Double.NaN, lr, 0, 0, "no target tokens in the batch", next);
+        if (tokens == 0) return new StepResult(Double.NaN, lr, 0, 0, positions, "no target tokens in the batch", next);
         grads.zero();
         double scale = scaler == null ? 1.0 : scaler.scale();
         double lossSum = 0;
@@ -197,13 +203,13 @@ public final class Trainer {
         if (scaler != null) {
             boolean overflow = scaler.unscaleAndCheck(grads.asMap());
             scaler.update(overflow);
-            if (overflow) return new StepResult(loss, lr, Double.NaN, tokens, "inf/NaN in the fp16 gradients", next);
+            if (overflow) return new StepResult(loss, lr, Double.NaN, tokens, positions, "inf/NaN in the fp16 gradients", next);
         }
         double norm = t.maxGradNorm() > 0 ? GradientClipping.clipGlobalNorm(grads.asMap(), t.maxGradNorm())
                 : GradientClipping.globalNorm(grads.asMap());
-        if (!Double.isFinite(norm)) return new StepResult(loss, lr, norm, tokens, "non-finite gradient norm", next);
+        if (!Double.isFinite(norm)) return new StepResult(loss, lr, norm, tokens, positions, "non-finite gradient norm", next);
         optimizer.step(grads.asMap(), lr);
-        return new StepResult(loss, lr, norm, tokens, null, next);
+        return new StepResult(loss, lr, norm, tokens, positions, null, next);
     }
 
     private static double evaluate(CausalLm lm, TrainingData data, MetricsLog metrics, long step, Progress progress) {

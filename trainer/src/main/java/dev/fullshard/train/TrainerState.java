@@ -8,7 +8,7 @@ package dev.fullshard.train;
  * @param step            optimizer steps completed
  * @param epoch           the epoch the next micro-batch comes from
  * @param nextSequence    index, in that epoch's shuffled order, of the next sequence to train on
- * @param tokensSeen      target tokens trained on so far
+ * @param tokensSeen      target tokens (not −100) trained on so far
  * @param skippedSteps    fp16 steps skipped because gradients overflowed
  * @param lossScale       the fp16 loss scale (1 when not scaling)
  * @param growthTracker   fp16 steps since the scale last changed
