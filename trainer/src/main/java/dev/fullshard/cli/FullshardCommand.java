@@ -36,7 +36,7 @@ public final class FullshardCommand implements Runnable {
      * The command line with fullshard's error reporting: a failing command prints one line naming the
      * command and the problem (the stack trace too when FULLSHARD_DEBUG=1) and exits with 1.
      */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         return new CommandLine(new FullshardCommand()).setExecutionExceptionHandler((e, cmd, parsed) -> {
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             if (e instanceof java.nio.file.FileAlreadyExistsException) message = message + " already exists";
