@@ -56,11 +56,7 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DType compute = switch (dtype) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected f32 or bf16");
-        };
+        DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         DataOptions options = new DataOptions(DataFormat.parse(format.toLowerCase(Locale.ROOT)), template, chatTemplate, maxSeqLen, false, null);
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             TokenizedDataset dataset = TokenizedDataset.load(data, tokenizer, options);

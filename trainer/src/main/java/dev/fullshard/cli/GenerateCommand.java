@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 
@@ -46,11 +47,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-        DType compute = switch (dtype) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected f32 or bf16");
-        };
+        DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         Generator.Sampling sampling = new Generator.Sampling(temperature, topP, seed);
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             HfModel loaded = HfModel.load(model, compute);

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -52,12 +51,7 @@ public final class InitModelCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelConfig config = ModelPresets.parse(preset).config(architecture(arch));
-        DType weightDtype = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "fp16", "float16" -> DType.F16;
-            case "f32", "fp32", "float32" -> DType.F32;
-            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected bf16, f16 or f32");
-        };
+        DType weightDtype = DtypeOption.parse(dtype, List.of(DType.BF16, DType.F16, DType.F32));
         List<WritableTensor> weights = randomWeights(config, weightDtype, seed);
         long parameters = weights.stream().mapToLong(w -> w.byteSize() / weightDtype.byteSize()).sum();
         spec.commandLine().getOut().printf("init-model: %s %s, %,d parameters (%s), writing %s%n", config.architecture().className(),

@@ -3,7 +3,6 @@ package dev.fullshard.model;
 import dev.fullshard.model.Parameters.Names;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.GradMode;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 

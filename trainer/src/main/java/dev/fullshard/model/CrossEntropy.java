@@ -1,7 +1,6 @@
 package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
