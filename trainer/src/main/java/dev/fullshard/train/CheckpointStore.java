@@ -58,8 +58,12 @@ public final class CheckpointStore {
             SafetensorsWriter.write(temporary.resolve(MODEL_FILE), writable(model));
             SafetensorsWriter.write(temporary.resolve(OPTIMIZER_FILE), writable(optimizer));
             Files.write(temporary.resolve(STATE_FILE), JSON.writeValueAsBytes(state));
-            if (Files.exists(target)) deleteTree(target); // a checkpoint of the same step from an earlier, abandoned run
+            // A checkpoint of the same step (an earlier, abandoned run) is moved aside before the new one
+            // takes its name, so at every moment one complete checkpoint of this step exists.
+            Path old = Files.exists(target) ? Files.move(target, outputDir.resolve(".checkpoint-" + state.step() + ".old-" + System.nanoTime()),
+                    StandardCopyOption.ATOMIC_MOVE) : null;
             Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
+            if (old != null) deleteTree(old);
         } catch (IOException | RuntimeException e) {
             deleteTree(temporary);
             throw e;

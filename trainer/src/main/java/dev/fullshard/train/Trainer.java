@@ -60,6 +60,8 @@ public final class Trainer {
     private final TrainConfig config;
     private final StopRequest stop;
     private final PrintWriter out;
+    /** The checkpoint this run resumed from, or null. */
+    private Path resumedFrom;
 
     private Trainer(TrainConfig config, StopRequest stop, PrintWriter out) {
         this.config = config;
@@ -112,6 +114,7 @@ public final class Trainer {
 
         CheckpointStore store = new CheckpointStore(outputDir);
         TrainerState state = resume(store, params, optimizer, scaler);
+        long resumedAt = state.step();
         out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%n",
                 modelConfig.architecture().className(), params.numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
                 config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "");
@@ -156,7 +159,9 @@ public final class Trainer {
                 return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, null, stop.signalName());
             }
             if (evalData != null) evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
-            lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+            // A run resumed from its final checkpoint has nothing new to save.
+            boolean upToDate = resumedFrom != null && resumedAt == state.step();
+            lastCheckpoint = upToDate ? resumedFrom : save(store, params, optimizer, scaler, state, progress);
             Path export = export(outputDir.resolve("final"), modelConfig, params, compute, modelDir);
             LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
             double seconds = (System.nanoTime() - started) / 1e9;
@@ -240,6 +245,7 @@ public final class Trainer {
             optimizer.load(optimizerState);
             if (scaler != null && !scalerState.isEmpty()) scaler.load(scalerState);
             out.println("train: resuming from " + from.get());
+            resumedFrom = from.get();
             return loaded.state();
         }
     }
