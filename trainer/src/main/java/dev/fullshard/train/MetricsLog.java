@@ -1,5 +1,6 @@
 package dev.fullshard.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedWriter;
@@ -9,15 +10,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code metrics.jsonl} in the output directory: one JSON object per line, appended and flushed as
  * events happen, so a crashed run keeps what it logged and a resumed run continues the same file.
- * Also keeps the points the final plot needs.
+ * Also keeps the points the final plot needs, including those of earlier runs in the same file.
  */
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,11 +32,27 @@ public final class MetricsLog implements AutoCloseable {
     }
 
     private final BufferedWriter out;
-    private final List<Point> train = new ArrayList<>();
-    private final List<EvalPoint> eval = new ArrayList<>();
+    // By step: a resumed run logs again the steps after its checkpoint, and the later record wins.
+    private final TreeMap<Long, Point> train = new TreeMap<>();
+    private final TreeMap<Long, EvalPoint> eval = new TreeMap<>();
 
+    /** Opens {@code file} for appending, first reading back the points an earlier (interrupted) run logged there. */
     public MetricsLog(Path file) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
+        if (Files.isRegularFile(file)) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                JsonNode r;
+                try {
+                    r = JSON.readTree(line);
+                } catch (IOException e) {
+                    continue; // a line cut short by a crash
+                }
+                if (r == null || !r.has("type") || !r.has("step")) continue;
+                long step = r.get("step").asLong();
+                if (r.get("type").asText().equals("train")) train.put(step, new Point(step, r.path("loss").asDouble(), r.path("lr").asDouble()));
+                if (r.get("type").asText().equals("eval")) eval.put(step, new EvalPoint(step, r.path("eval_loss").asDouble()));
+            }
+        }
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
@@ -51,7 +68,7 @@ public final class MetricsLog implements AutoCloseable {
         m.put("tokens_per_second", tokensPerSecond);
         m.put("tokens", tokens);
         write(m);
-        train.add(new Point(step, loss, lr));
+        train.put(step, new Point(step, loss, lr));
     }
 
     /** An evaluation's loss and perplexity. */
@@ -63,7 +80,7 @@ public final class MetricsLog implements AutoCloseable {
         m.put("eval_perplexity", Math.exp(loss));
         m.put("eval_tokens", tokens);
         write(m);
-        eval.add(new EvalPoint(step, loss));
+        eval.put(step, new EvalPoint(step, loss));
     }
 
     /** Any other event (a skipped fp16 step, a checkpoint, the summary). */
@@ -74,12 +91,13 @@ public final class MetricsLog implements AutoCloseable {
         write(m);
     }
 
+    /** Training points of this run and of the earlier runs in the same file, by step. */
     public List<Point> trainPoints() {
-        return List.copyOf(train);
+        return List.copyOf(train.values());
     }
 
     public List<EvalPoint> evalPoints() {
-        return List.copyOf(eval);
+        return List.copyOf(eval.values());
     }
 
     private void write(Map<String, Object> record) {

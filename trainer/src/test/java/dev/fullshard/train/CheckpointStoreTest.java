@@ -75,11 +75,18 @@ class CheckpointStoreTest {
             LossPlot.write(out.resolve("loss.png"), log.trainPoints(), log.evalPoints());
             points.addAll(log.trainPoints());
         }
+        Files.writeString(metrics, "{\"type\":\"train\",\"ste", java.nio.file.StandardOpenOption.APPEND); // cut short by a crash
+        Files.writeString(metrics, "\n", java.nio.file.StandardOpenOption.APPEND);
         try (MetricsLog again = new MetricsLog(metrics)) {
+            assertThat(again.trainPoints()).as("an earlier run's points are read back").hasSize(20);
+            again.train(20, 1.0, 0.25, 1e-3, 1.0, 1000, 64L * 20); // a resumed run logs step 20 again
             again.eval(20, 1.1, 500);
+            assertThat(again.trainPoints()).hasSize(20);
+            assertThat(again.trainPoints().getLast().loss()).isEqualTo(0.25);
+            assertThat(again.evalPoints()).extracting(MetricsLog.EvalPoint::step).containsExactly(10L, 20L);
         }
         List<String> lines = Files.readAllLines(metrics);
-        assertThat(lines).hasSize(22);
+        assertThat(lines).hasSize(24);
         assertThat(lines.getFirst()).contains("\"type\":\"train\"", "\"step\":1", "\"loss\":3.0");
         assertThat(lines.get(20)).contains("\"eval_loss\":1.2", "\"eval_perplexity\":" + Math.exp(1.2));
         assertThat(points).hasSize(20);
