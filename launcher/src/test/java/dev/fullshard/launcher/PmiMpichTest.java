@@ -71,4 +71,15 @@ class PmiMpichTest {
         assertThat(master.out()).contains("[rank0]:rank 0 of 2 sum 1");
         assertThat(node[0].out()).contains("[rank1]:rank 1 of 2 sum 1");
     }
+
+    @Test
+    void aRestartGetsAFreshKeyValueSpace(@TempDir Path logs) {
+        var t = new LauncherProcessTest();
+        t.dir = logs;
+        var r = t.launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "1",
+                "--no-java", "sh", "-c", "if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ] && [ \"$RANK\" = 1 ]; then exit 3; fi; exec "
+                        + program);
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("restarting the gang", "[rank0]:rank 0 of 2 sum 1", "[rank1]:rank 1 of 2 sum 1");
+    }
 }
