@@ -135,8 +135,10 @@ public final class LauncherCommand implements Callable<Integer> {
         if (noJava) return List.copyOf(args);
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), "dev.fullshard.cli.FullshardCommand", "train"));
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        String opts = env.get("FULLSHARD_JAVA_OPTS");
+        if (opts != null && !opts.isBlank()) cmd.addAll(List.of(opts.strip().split("\\s+")));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.fullshard.cli.FullshardCommand", "train"));
         cmd.addAll(args);
         return cmd;
     }

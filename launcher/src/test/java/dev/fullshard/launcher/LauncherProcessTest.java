@@ -137,6 +137,14 @@ class LauncherProcessTest {
         }
     }
 
+    @Test
+    void withoutNoJavaEachRankIsATrainerJvm() throws Exception {
+        Path yaml = dir.resolve("missing.yaml");
+        Result r = launch(Map.of("FULLSHARD_JAVA_OPTS", "-Xmx256m"), "--standalone", "--nproc", "1", yaml.toString());
+        assertThat(r.code()).as(r.out()).isEqualTo(2);  // the trainer's "bad config" exit code, propagated
+        assertThat(r.out()).contains("[rank0]:").contains("missing.yaml").contains("root cause");
+    }
+
     static int freePort() throws Exception {
         try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
     }
