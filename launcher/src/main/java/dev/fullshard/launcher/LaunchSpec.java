@@ -9,12 +9,12 @@ import java.util.Set;
 record LaunchSpec(int nnodes, int nprocPerNode, int nodeRank, String masterAddr, int masterPort, String runId,
                   String secret, int maxRestarts, double monitorInterval, double gracePeriod, double joinTimeout,
                   Path logDir, Set<Integer> localRanksFilter, List<String> rankCommand, Map<String, String> env,
-                  String hostname) {
+                  String hostname, double hangTimeout) {
 
     int worldSize() { return nnodes * nprocPerNode; }
 
     LaunchSpec withMasterPort(int port) {
         return new LaunchSpec(nnodes, nprocPerNode, nodeRank, masterAddr, port, runId, secret, maxRestarts,
-                monitorInterval, gracePeriod, joinTimeout, logDir, localRanksFilter, rankCommand, env, hostname);
+                monitorInterval, gracePeriod, joinTimeout, logDir, localRanksFilter, rankCommand, env, hostname, hangTimeout);
     }
 }

@@ -97,8 +97,30 @@ final class Launcher {
                 String signal = null;
                 boolean stopping = false;
                 while (pending > 0) {
-                    Event e = events.take();
+                    Event e = spec.hangTimeout() > 0 ? events.poll(200, TimeUnit.MILLISECONDS) : events.take();
                     Failure f = null;
+                    if (e == null) {
+                        int stalled = stopping ? -1 : server.stalledRank((long) (spec.hangTimeout() * 1e9));
+                        if (stalled < 0) continue;
+                        String why = "hang: rank " + stalled + " made no progress for " + spec.hangTimeout()
+                                + " s (--hang-timeout); thread dumps of JVM ranks are in their logs";
+                        say(why);
+                        group.dumpThreads();
+                        synchronized (nodes) {
+                            for (NodeConn n : nodes.values()) {
+                                try { PmiServer.send(n.out(), "cmd=fs_dump"); } catch (IOException ignored) { }
+                            }
+                        }
+                        Thread.sleep(1000);
+                        int node = stalled / spec.nprocPerNode();
+                        f = new Failure(Instant.now(), node == 0 ? spec.hostname() : "?", node, -1, -1, 1, null,
+                                List.of(), null, why);
+                        first = first == null ? f : first;
+                        group.requestStop("TERM");
+                        stopAllNodes("TERM");
+                        stopping = true;
+                        continue;
+                    }
                     switch (e) {
                         case LocalDone d -> { pending--; f = d.outcome().failure(); }
                         case NodeDone d -> { if (d.attempt() != attempt) continue; pending--; f = d.failure(); }

@@ -37,6 +37,7 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"--monitor-interval", "--monitor_interval"}, description = "Seconds between rank polls (default 0.1).") double monitorInterval = 0.1;
     @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between SIGTERM and SIGKILL when stopping ranks (default 30).") double gracePeriod = 30;
     @Option(names = {"--join-timeout", "--join_timeout"}, description = "Seconds the master waits for all nodes (default 600).") double joinTimeout = 600;
+    @Option(names = {"--hang-timeout", "--hang_timeout"}, description = "Seconds without progress from a rank that reports progress before its threads are dumped and the gang restarted (default 0: off).") double hangTimeout;
     @Option(names = {"--log-dir", "--log_dir"}, description = "Base log directory (default ./fullshard-logs).") Path logDir;
     @Option(names = {"-r", "--redirects"}, description = "Accepted for torchrun compatibility; rank output always goes to its log file.") String redirects;
     @Option(names = {"-t", "--tee"}, description = "Accepted for torchrun compatibility; rank output always goes to the console too.") String tee;
@@ -128,7 +129,7 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                joinTimeout, logs, WorkerGroup.parseFilter(localRanksFilter), rankCommand(), env, host);
+                joinTimeout, logs, WorkerGroup.parseFilter(localRanksFilter), rankCommand(), env, host, hangTimeout);
     }
 
     private List<String> rankCommand() {

@@ -81,6 +81,7 @@ final class NodeAgent {
                         waiter.setDaemon(true);
                         waiter.start();
                     }
+                    case "fs_dump" -> { if (group != null) group.dumpThreads(); }
                     case "fs_stop" -> { if (group != null) group.requestStop(m.getOrDefault("signal", "TERM")); }
                     case "fs_finish" -> {
                         if (waiter != null) waiter.join();

@@ -61,6 +61,12 @@ final class PmiServer implements AutoCloseable {
         if (old != null) old.cancel();
     }
 
+    /** See {@link Job#stalledRank}. */
+    int stalledRank(long timeoutNanos) {
+        Job j = job;
+        return j == null ? -1 : j.stalledRank(timeoutNanos);
+    }
+
     @Override
     public void close() throws IOException {
         Job j = job;
@@ -104,7 +110,7 @@ final class PmiServer implements AutoCloseable {
             }
             Job j = job;
             if (j == null) { send(out, "cmd=error msg=no_job_running"); return; }
-            Session session = new Session(j, out);
+            Session session = new Session(j, out, secret);
             Map<String, String> msg = m;
             while (msg != null) {
                 if (!session.handle(msg)) return;
@@ -134,9 +140,10 @@ final class PmiServer implements AutoCloseable {
     private static final class Session {
         private final Job job;
         private final OutputStream out;
+        private final byte[] secret;
         private int rank = -1;
 
-        Session(Job job, OutputStream out) { this.job = job; this.out = out; }
+        Session(Job job, OutputStream out, byte[] secret) { this.job = job; this.out = out; this.secret = secret; }
 
         /** Returns false when the connection should close. */
         boolean handle(Map<String, String> m) throws IOException, InterruptedException {
@@ -178,6 +185,14 @@ final class PmiServer implements AutoCloseable {
                     send(out, "cmd=finalize_ack");
                     return false;
                 }
+                case "fs_progress" -> {  // fullshard's own: a rank says it advanced (hang watchdog)
+                    byte[] given = m.getOrDefault("secret", "").getBytes(StandardCharsets.UTF_8);
+                    if (!MessageDigest.isEqual(given, secret)) throw new PmiMessage.ProtocolException("wrong_secret");
+                    int r = intArg(m, "rank");
+                    if (r < 0 || r >= job.size) throw new PmiMessage.ProtocolException("bad_rank");
+                    job.progress(r, m.getOrDefault("step", ""));
+                    send(out, "cmd=fs_progress_ack");
+                }
                 case "abort" -> {
                     job.aborted(rank, m.getOrDefault("exitcode", "1"));
                     return false;
@@ -205,6 +220,20 @@ final class PmiServer implements AutoCloseable {
         private boolean cancelled;
 
         Job(String kvsname, int size, String mapping) { this.kvsname = kvsname; this.size = size; this.mapping = mapping; }
+
+        private final Map<Integer, String> lastStep = new ConcurrentHashMap<>();
+        private final Map<Integer, Long> lastChange = new ConcurrentHashMap<>();
+
+        void progress(int rank, String step) {
+            if (!step.equals(lastStep.put(rank, step))) lastChange.put(rank, System.nanoTime());
+        }
+
+        /** A rank that reported progress once and then none for {@code timeoutNanos}, or -1. */
+        int stalledRank(long timeoutNanos) {
+            long now = System.nanoTime();
+            for (var e : lastChange.entrySet()) if (now - e.getValue() > timeoutNanos) return e.getKey();
+            return -1;
+        }
 
         boolean put(String k, String v) {
             if (kvs.size() >= MAX_KEYS && !kvs.containsKey(k)) return false;

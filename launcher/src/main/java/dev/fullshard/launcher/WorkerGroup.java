@@ -109,6 +109,14 @@ final class WorkerGroup {
         }
     }
 
+    /** Thread dumps of the JVM ranks into their logs (SIGQUIT makes HotSpot print one to stdout). */
+    void dumpThreads() {
+        for (Process p : procs) {
+            boolean jvm = p.info().command().map(c -> c.endsWith("/java")).orElse(false);
+            if (p.isAlive() && jvm) signal(p.toHandle(), "QUIT");
+        }
+    }
+
     /** Asks the group to stop (from another thread); {@link #await} then stops every rank and returns. */
     void requestStop(String signal) { if (stopSignal == null) stopSignal = signal; }
 

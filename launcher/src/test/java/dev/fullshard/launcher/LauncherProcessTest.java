@@ -145,6 +145,26 @@ class LauncherProcessTest {
         assertThat(r.out()).contains("[rank0]:").contains("missing.yaml").contains("root cause");
     }
 
+    @Test
+    void aRankWhoseProgressStopsIsRestartedByTheHangWatchdog() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "1", "--hang-timeout", "2",
+                "--no-java", "bash", "-c", "exec 3<>/dev/tcp/${PMI_PORT%:*}/${PMI_PORT#*:};"
+                        + " echo \"cmd=fs_progress rank=$RANK step=1 secret=$FULLSHARD_PMI_SECRET\" >&3; read -r ack <&3;"
+                        + " echo \"$ack\"; if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ]; then sleep 60; fi; echo done");
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("[rank0]:cmd=fs_progress_ack", "made no progress", "restarting the gang",
+                "[rank1]:done");
+    }
+
+    @Test
+    void progressWithAWrongSecretIsRejected() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "1", "--no-java", "bash", "-c",
+                "exec 3<>/dev/tcp/${PMI_PORT%:*}/${PMI_PORT#*:}; echo 'cmd=fs_progress rank=0 step=1 secret=nope' >&3;"
+                        + " read -r ack <&3; echo \"$ack\"");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("[rank0]:cmd=error msg=wrong_secret");
+    }
+
     static int freePort() throws Exception {
         try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
     }
