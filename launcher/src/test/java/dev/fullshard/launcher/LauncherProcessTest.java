@@ -165,6 +165,27 @@ class LauncherProcessTest {
         assertThat(r.out()).contains("[rank0]:cmd=error msg=wrong_secret");
     }
 
+    @Test
+    void aFailureOnAnotherNodeRestartsBothNodesThenTheLastOneIsReported() throws Exception {
+        int port = freePort();
+        String script = "if [ \"$RANK\" = 1 ] && [ \"$FULLSHARD_RESTART_COUNT\" -lt 2 ]; then echo remote-boom;"
+                + " exit 4; fi; if [ \"$FULLSHARD_RESTART_COUNT\" -lt 2 ]; then sleep 60; fi; echo ok $RANK";
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "mn", "--join-timeout", "60",
+                "--no-java", "sh", "-c", script));
+        t.start();
+        Result master = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "mn", "--join-timeout", "60", "--max-restarts", "1",
+                "--no-java", "sh", "-c", script);
+        t.join();
+        assertThat(master.code()).as(master.out()).isEqualTo(4);
+        assertThat(node[0].code()).as(node[0].out()).isEqualTo(4);
+        assertThat(master.out()).contains("restarting the gang", "FAILED after 2 attempt(s)", "rank : 1 (local rank 0)",
+                "(node rank 1)", "exit code 4", "remote-boom", "attempt_1/rank_1.log");
+        assertThat(node[0].out()).contains("[rank1]:remote-boom");
+    }
+
     static int freePort() throws Exception {
         try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
     }
