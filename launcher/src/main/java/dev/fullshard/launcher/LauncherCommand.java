@@ -2,29 +2,163 @@ package dev.fullshard.launcher;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** The rank launcher. Not implemented yet: it refuses to run rather than pretend. */
-@Command(name = "launcher", mixinStandardHelpOptions = true,
-        description = "Starts fullshard ranks on one or many nodes (torchrun-compatible). Not implemented yet.")
+/**
+ * {@code launcher}: starts fullshard ranks (or any program with {@code --no-java}) on one or many nodes, with
+ * torchrun's option names and worker environment. Every option can also come from {@code FULLSHARD_<NAME>}
+ * (for example {@code FULLSHARD_NPROC_PER_NODE=4}); the command line wins.
+ */
+@Command(name = "launcher", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Starts fullshard ranks on one or many nodes (torchrun-compatible options and environment).")
 public final class LauncherCommand implements Callable<Integer> {
-    /** Exit code for "this command exists but does not work yet". */
-    static final int NOT_IMPLEMENTED = 2;
+    static final int USAGE = 2;
 
-    @Parameters(arity = "0..*", description = "Options and train.yaml, as for torchrun.")
-    List<String> args = List.of();
+    @Option(names = "--nnodes", description = "Number of nodes (default 1, or from Slurm/PBS).") Integer nnodes;
+    @Option(names = {"--nproc-per-node", "--nproc", "--nproc_per_node"}, description = "Ranks per node: N, cpu or auto (default 1).") String nproc = "1";
+    @Option(names = {"--node-rank", "--node_rank"}, description = "This node's rank (default 0, or from Slurm/PBS).") Integer nodeRank;
+    @Option(names = {"--master-addr", "--master_addr"}, description = "Master launcher address (default 127.0.0.1, or the first Slurm/PBS host).") String masterAddr;
+    @Option(names = {"--master-port", "--master_port"}, description = "Master port for PMI and the node channel (default 29500).") int masterPort = 29500;
+    @Option(names = {"--rdzv-id", "--rdzv_id"}, description = "Job id; also the node channel secret unless FULLSHARD_RDZV_SECRET is set.") String rdzvId;
+    @Option(names = "--standalone", description = "Single node on 127.0.0.1, free port, generated id and secret.") boolean standalone;
+    @Option(names = {"--max-restarts", "--max_restarts"}, description = "Gang restarts before failing (default 0).") int maxRestarts;
+    @Option(names = {"--monitor-interval", "--monitor_interval"}, description = "Seconds between rank polls (default 0.1).") double monitorInterval = 0.1;
+    @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between SIGTERM and SIGKILL when stopping ranks (default 30).") double gracePeriod = 30;
+    @Option(names = {"--join-timeout", "--join_timeout"}, description = "Seconds the master waits for all nodes (default 600).") double joinTimeout = 600;
+    @Option(names = {"--hang-timeout", "--hang_timeout"}, description = "Seconds without progress from a rank that reports progress before its threads are dumped and the gang restarted (default 0: off).") double hangTimeout;
+    @Option(names = {"--log-dir", "--log_dir"}, description = "Base log directory (default ./fullshard-logs).") Path logDir;
+    @Option(names = {"-r", "--redirects"}, description = "Accepted for torchrun compatibility; rank output always goes to its log file.") String redirects;
+    @Option(names = {"-t", "--tee"}, description = "Accepted for torchrun compatibility; rank output always goes to the console too.") String tee;
+    @Option(names = {"--local-ranks-filter", "--local_ranks_filter"}, description = "Local ranks shown on the console, e.g. 0,1 (logs unaffected).") String localRanksFilter;
+    @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
+    @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
-    @Override
-    public Integer call() {
-        System.err.println("launcher: not implemented yet; nothing was started. For now run one process with"
-                + " `fullshard` (see `fullshard --help`).");
-        return NOT_IMPLEMENTED;
+    private final Map<String, String> env;
+    private final PrintStream console;
+    private volatile Launcher launcher;
+
+    public LauncherCommand() { this(System.getenv(), System.out); }
+
+    LauncherCommand(Map<String, String> env, PrintStream console) {
+        this.env = env;
+        this.console = console;
     }
 
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new LauncherCommand()).setUnmatchedOptionsArePositionalParams(true).execute(args));
+    /** A command line parser that reads option defaults from FULLSHARD_* variables of {@code env}. */
+    static CommandLine commandLine(LauncherCommand cmd) {
+        CommandLine cl = new CommandLine(cmd);
+        cl.setStopAtPositional(true);
+        cl.setUnmatchedOptionsArePositionalParams(true);
+        cl.setDefaultValueProvider(arg -> {
+            if (!(arg instanceof OptionSpec o)) return null;
+            String v = cmd.env.get(envName(o.longestName()));
+            if (v == null) return null;
+            if (o.type() == boolean.class || o.type() == Boolean.class) return String.valueOf(v.equals("1") || v.equalsIgnoreCase("true"));
+            return v;
+        });
+        return cl;
+    }
+
+    static String envName(String option) {
+        return "FULLSHARD_" + option.replaceFirst("^-+", "").replace('-', '_').toUpperCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        LaunchSpec spec;
+        try {
+            spec = resolve();
+        } catch (IllegalArgumentException e) {
+            System.err.println("launcher: " + e.getMessage());
+            return USAGE;
+        }
+        launcher = new Launcher(spec, console);
+        return launcher.run();
+    }
+
+    /** Forwards a signal the launcher received (installed by {@link #main}). */
+    void signal(String name) {
+        Launcher l = launcher;
+        if (l != null) l.signal(name);
+        else System.exit(128 + Signals.number(name));
+    }
+
+    LaunchSpec resolve() throws Exception {
+        if (args.isEmpty()) throw new IllegalArgumentException(noJava ? "--no-java needs a command to run"
+                : "missing train.yaml (or use --no-java CMD ...)");
+        String host = InetAddress.getLocalHost().getHostName();
+        Placement sched = standalone ? null : Placement.detect(env, host);
+        int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
+        int nr = nodeRank != null ? nodeRank : sched != null ? sched.nodeRank() : 0;
+        String addr = masterAddr != null ? masterAddr : sched != null ? sched.masterAddr() : "127.0.0.1";
+        int port = masterPort;
+        String id = rdzvId;
+        if (standalone) {
+            nn = 1; nr = 0; addr = "127.0.0.1"; port = 0; id = null;
+        }
+        if (id == null || id.isBlank() || id.equals("none")) {
+            if (nn > 1) throw new IllegalArgumentException("--nnodes " + nn + " needs --rdzv-id (the same on every node)"
+                    + " or FULLSHARD_RDZV_SECRET");
+            id = "run" + HexFormat.of().formatHex(random(4));
+        }
+        String secret = env.get("FULLSHARD_RDZV_SECRET");
+        if (secret == null || secret.isBlank()) secret = standalone || nn == 1 ? HexFormat.of().formatHex(random(16)) : id;
+        if (secret.contains(" ") || secret.contains("\n")) throw new IllegalArgumentException("the secret must not contain spaces");
+        if (nn < 1) throw new IllegalArgumentException("--nnodes must be at least 1");
+        if (nr < 0 || nr >= nn) throw new IllegalArgumentException("--node-rank " + nr + " is outside 0.." + (nn - 1));
+        int np = switch (nproc) {
+            case "cpu", "auto" -> Runtime.getRuntime().availableProcessors();
+            default -> {
+                try { yield Integer.parseInt(nproc); } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--nproc-per-node must be a number, cpu or auto: " + nproc);
+                }
+            }
+        };
+        if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
+        Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
+        return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
+                joinTimeout, logs, WorkerGroup.parseFilter(localRanksFilter), rankCommand(), env, host, hangTimeout);
+    }
+
+    private List<String> rankCommand() {
+        if (noJava) return List.copyOf(args);
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        String opts = env.get("FULLSHARD_JAVA_OPTS");
+        if (opts != null && !opts.isBlank()) cmd.addAll(List.of(opts.strip().split("\\s+")));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.fullshard.cli.FullshardCommand", "train"));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    private static byte[] random(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+
+    public static void main(String[] argv) {
+        LauncherCommand cmd = new LauncherCommand();
+        for (String sig : List.of("TERM", "INT", "USR1")) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> cmd.signal(sig));
+            } catch (IllegalArgumentException e) {
+                // signal not available here
+            }
+        }
+        System.exit(commandLine(cmd).execute(argv));
     }
 }

@@ -1,0 +1,192 @@
+package dev.fullshard.launcher;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The launcher with real rank processes (tiny shell commands) on loopback. */
+@Timeout(120)
+class LauncherProcessTest {
+    @TempDir Path dir;
+
+    record Result(int code, String out) { }
+
+    Result launch(Map<String, String> env, String... args) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        List<String> all = new ArrayList<>(List.of("--log-dir", dir.toString(), "--grace-period", "5"));
+        all.addAll(List.of(args));
+        int code = LauncherCommand.commandLine(new LauncherCommand(env, console)).execute(all.toArray(String[]::new));
+        return new Result(code, buf.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void ranksGetTheTorchrunEnvironmentAndPrefixedLogs() throws Exception {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--rdzv-id", "ignored", "--no-java", "sh", "-c",
+                "echo \"E rank=$RANK local=$LOCAL_RANK world=$WORLD_SIZE lws=$LOCAL_WORLD_SIZE group=$GROUP_RANK"
+                        + " gws=$GROUP_WORLD_SIZE restart=$TORCHELASTIC_RESTART_COUNT/$FULLSHARD_RESTART_COUNT"
+                        + " max=$TORCHELASTIC_MAX_RESTARTS pmi=$PMI_PORT id=$PMI_ID master=$MASTER_ADDR:$MASTER_PORT"
+                        + " ucx=[${UCX_ERROR_SIGNALS-unset}] omp=$OMP_NUM_THREADS secret=${#FULLSHARD_PMI_SECRET}\"");
+        assertThat(r.code()).as(r.out()).isZero();
+        for (int rank = 0; rank < 2; rank++) {
+            assertThat(r.out()).contains("[rank" + rank + "]:E rank=" + rank + " local=" + rank
+                    + " world=2 lws=2 group=0 gws=1 restart=0/0 max=0 pmi=127.0.0.1:");
+            assertThat(r.out()).contains("id=" + rank + " master=127.0.0.1:");
+        }
+        assertThat(r.out()).contains("ucx=[]").doesNotContain("secret=0 ").doesNotContain("omp= ");
+        String runId = r.out().replaceAll("(?s).*\\[launcher\\] run (\\S+):.*", "$1");
+        Path log = dir.resolve(runId).resolve("attempt_0").resolve("rank_1.log");
+        assertThat(Files.readString(log)).startsWith("E rank=1 local=1");
+    }
+
+    @Test
+    void localRanksFilterHidesOtherRanksFromTheConsoleOnly() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--local-ranks-filter", "1", "--no-java", "sh", "-c",
+                "echo hello $RANK");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("[rank1]:hello 1").doesNotContain("[rank0]:");
+    }
+
+    @Test
+    void aFailedRankRestartsTheGangAndTheRetrySucceeds() throws Exception {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "1", "--rdzv-id", "x", "--no-java",
+                "sh", "-c", "if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ] && [ \"$RANK\" = 1 ]; then echo boom; exit 3; fi;"
+                        + " if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ]; then sleep 60; fi; echo fine $FULLSHARD_RESTART_COUNT");
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("[rank1]:boom", "restarting the gang", "[rank0]:fine 1", "[rank1]:fine 1")
+                .doesNotContain("[rank0]:fine 0");
+    }
+
+    @Test
+    void finalFailureReportsTheRootCauseAndPropagatesTheExitCode() throws Exception {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--no-java", "sh", "-c",
+                "if [ \"$RANK\" = 1 ]; then for i in $(seq 1 30); do echo line$i; done; echo '{\"message\":\"bad\"}' > "
+                        + "\"$TORCHELASTIC_ERROR_FILE\"; exit 3; fi; sleep 60");
+        assertThat(r.code()).as(r.out()).isEqualTo(3);
+        assertThat(r.out()).contains("root cause", "rank : 1 (local rank 1)", "exit : exit code 3", "line30",
+                "rank_1.log", "\"message\":\"bad\"");
+        String report = r.out().substring(r.out().indexOf("root cause"));
+        assertThat(report).contains("    line11").doesNotContain("    line10\n");
+    }
+
+    @Test
+    void aRankKilledBySigkillIsReportedAsSigkill() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--no-java", "sh", "-c",
+                "if [ \"$RANK\" = 0 ]; then echo dying; kill -9 $$; fi; sleep 60");
+        assertThat(r.code()).as(r.out()).isEqualTo(137);
+        assertThat(r.out()).contains("rank : 0", "killed by signal SIGKILL", "dying");
+    }
+
+    @Test
+    void sigtermToTheLauncherReachesTheRanks() throws Exception {
+        Path marker = dir.resolve("got-term");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                LauncherCommand.class.getName(), "--standalone", "--nproc", "1", "--log-dir", dir.toString(),
+                "--grace-period", "10", "--no-java", "sh", "-c",
+                "trap 'echo term > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
+                .redirectErrorStream(true).start();
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        String line;
+        while ((line = reader.readLine()) != null) {
+            seen.append(line).append('\n');
+            if (line.contains("[rank0]:ready")) break;
+        }
+        assertThat(seen.toString()).contains("[rank0]:ready");
+        p.destroy();  // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(143);
+        assertThat(Files.readString(marker)).isEqualTo("term\n");
+    }
+
+    @Test
+    void wrongSecretIsRefusedAndTheJoinTimeoutNamesTheMissingNode() throws Exception {
+        int port = freePort();
+        Result[] master = new Result[1];
+        Thread t = new Thread(() -> master[0] = launch(Map.of("FULLSHARD_RDZV_SECRET", "right"), "--nnodes", "3",
+                "--node-rank", "0", "--master-port", "" + port, "--join-timeout", "4", "--rdzv-id", "j", "--no-java", "true"));
+        t.start();
+        Result node = launch(Map.of("FULLSHARD_RDZV_SECRET", "wrong"), "--nnodes", "3", "--node-rank", "1",
+                "--master-port", "" + port, "--join-timeout", "30", "--rdzv-id", "j", "--no-java", "true");
+        t.join();
+        assertThat(node.code()).isEqualTo(1);
+        assertThat(node.out()).contains("refused", "wrong_secret");
+        assertThat(master[0].code()).isEqualTo(1);
+        assertThat(master[0].out()).contains("node rank(s) [1, 2] never joined");
+    }
+
+    @Test
+    void aPortInUseGivesAClearMessage() throws Exception {
+        try (var busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Result r = launch(Map.of(), "--master-port", "" + busy.getLocalPort(), "--no-java", "true");
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.out()).contains("cannot listen on 127.0.0.1:" + busy.getLocalPort(), "--master-port");
+        }
+    }
+
+    @Test
+    void withoutNoJavaEachRankIsATrainerJvm() throws Exception {
+        Path yaml = dir.resolve("missing.yaml");
+        Result r = launch(Map.of("FULLSHARD_JAVA_OPTS", "-Xmx256m"), "--standalone", "--nproc", "1", yaml.toString());
+        assertThat(r.code()).as(r.out()).isEqualTo(2);  // the trainer's "bad config" exit code, propagated
+        assertThat(r.out()).contains("[rank0]:").contains("missing.yaml").contains("root cause");
+    }
+
+    @Test
+    void aRankWhoseProgressStopsIsRestartedByTheHangWatchdog() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "1", "--hang-timeout", "2",
+                "--no-java", "bash", "-c", "exec 3<>/dev/tcp/${PMI_PORT%:*}/${PMI_PORT#*:};"
+                        + " echo \"cmd=fs_progress rank=$RANK step=1 secret=$FULLSHARD_PMI_SECRET\" >&3; read -r ack <&3;"
+                        + " echo \"$ack\"; if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ]; then sleep 60; fi; echo done");
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("[rank0]:cmd=fs_progress_ack", "made no progress", "restarting the gang",
+                "[rank1]:done");
+    }
+
+    @Test
+    void progressWithAWrongSecretIsRejected() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "1", "--no-java", "bash", "-c",
+                "exec 3<>/dev/tcp/${PMI_PORT%:*}/${PMI_PORT#*:}; echo 'cmd=fs_progress rank=0 step=1 secret=nope' >&3;"
+                        + " read -r ack <&3; echo \"$ack\"");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("[rank0]:cmd=error msg=wrong_secret");
+    }
+
+    @Test
+    void aFailureOnAnotherNodeRestartsBothNodesThenTheLastOneIsReported() throws Exception {
+        int port = freePort();
+        String script = "if [ \"$RANK\" = 1 ] && [ \"$FULLSHARD_RESTART_COUNT\" -lt 2 ]; then echo remote-boom;"
+                + " exit 4; fi; if [ \"$FULLSHARD_RESTART_COUNT\" -lt 2 ]; then sleep 60; fi; echo ok $RANK";
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "mn", "--join-timeout", "60",
+                "--no-java", "sh", "-c", script));
+        t.start();
+        Result master = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "mn", "--join-timeout", "60", "--max-restarts", "1",
+                "--no-java", "sh", "-c", script);
+        t.join();
+        assertThat(master.code()).as(master.out()).isEqualTo(4);
+        assertThat(node[0].code()).as(node[0].out()).isEqualTo(4);
+        assertThat(master.out()).contains("restarting the gang", "FAILED after 2 attempt(s)", "rank : 1 (local rank 0)",
+                "(node rank 1)", "exit code 4", "remote-boom", "attempt_1/rank_1.log");
+        assertThat(node[0].out()).contains("[rank1]:remote-boom");
+    }
+
+    static int freePort() throws Exception {
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.fullshard.launcher;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Unmodified MPICH ranks (a C allreduce built with mpicc) rendezvous through our PMI-1 server. */
+@Timeout(180)
+class PmiMpichTest {
+    @TempDir static Path tmp;
+    static Path program;
+
+    @BeforeAll
+    static void compile() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/mpicc")), "mpicc (Debian package mpich) not installed");
+        Path src = tmp.resolve("allreduce.c");
+        Files.writeString(src, """
+                #include <mpi.h>
+                #include <stdio.h>
+                int main(int argc, char **argv) {
+                    int rank, size, sum = 0;
+                    MPI_Init(&argc, &argv);
+                    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+                    MPI_Comm_size(MPI_COMM_WORLD, &size);
+                    MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+                    printf("rank %d of %d sum %d\\n", rank, size, sum);
+                    fflush(stdout);
+                    MPI_Finalize();
+                    return 0;
+                }
+                """);
+        program = tmp.resolve("allreduce");
+        Process cc = new ProcessBuilder("mpicc", "-o", program.toString(), src.toString()).inheritIO().start();
+        assertThat(cc.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(cc.exitValue()).isZero();
+    }
+
+    @Test
+    void twoMpichRanksOnOneNode(@TempDir Path logs) {
+        var t = new LauncherProcessTest();
+        t.dir = logs;
+        var r = t.launch(Map.of(), "--standalone", "--nproc", "2", "--no-java", program.toString());
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("[rank0]:rank 0 of 2 sum 1", "[rank1]:rank 1 of 2 sum 1");
+    }
+
+    @Test
+    void twoLaunchersActingAsTwoNodes(@TempDir Path logs) throws Exception {
+        int port = LauncherProcessTest.freePort();
+        var t = new LauncherProcessTest();
+        t.dir = logs;
+        LauncherProcessTest.Result[] node = new LauncherProcessTest.Result[1];
+        Thread n1 = new Thread(() -> node[0] = t.launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--nproc", "1", "--master-port", "" + port, "--rdzv-id", "two", "--join-timeout", "60",
+                "--no-java", program.toString()));
+        n1.start();
+        var master = t.launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0", "--nproc", "1",
+                "--master-port", "" + port, "--rdzv-id", "two", "--join-timeout", "60", "--no-java", program.toString());
+        n1.join();
+        assertThat(master.code()).as(master.out()).isZero();
+        assertThat(node[0].code()).as(node[0].out()).isZero();
+        assertThat(master.out()).contains("[rank0]:rank 0 of 2 sum 1");
+        assertThat(node[0].out()).contains("[rank1]:rank 1 of 2 sum 1");
+    }
+
+    @Test
+    void aRestartGetsAFreshKeyValueSpace(@TempDir Path logs) {
+        var t = new LauncherProcessTest();
+        t.dir = logs;
+        var r = t.launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "1",
+                "--no-java", "sh", "-c", "if [ \"$FULLSHARD_RESTART_COUNT\" = 0 ] && [ \"$RANK\" = 1 ]; then exit 3; fi; exec "
+                        + program);
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("restarting the gang", "[rank0]:rank 0 of 2 sum 1", "[rank1]:rank 1 of 2 sum 1");
+    }
+}
