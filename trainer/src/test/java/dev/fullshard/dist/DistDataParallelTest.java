@@ -31,7 +31,8 @@ import static org.assertj.core.api.Assertions.within;
  * Data parallelism is only a different way to compute the same step: two ranks under
  * {@code mpiexec -n 2} train the tiny model on the tiny example data with the same global batch
  * (micro 2 × accumulation 4: each rank computes 2 of the 4 micro-batches) and must log the same
- * losses, gradient norms and final eval loss as one process does, and write the files only once.
+ * losses, gradient norms and final eval loss as one process does, write the files only once, and
+ * resume from the checkpoint alike.
  */
 class DistDataParallelTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -130,5 +131,19 @@ class DistDataParallelTest {
         assertThat(out2.resolve("final/config.json")).exists();
         assertThat(out2.resolve("checkpoint-10")).isDirectory();
         assertThat(out2.resolve("loss.png")).exists();
+
+        // Both resume from checkpoint-10 (every rank loads it) and go on to step 13 alike.
+        Trainer.run(TrainConfig.load(one, List.of("training.max_steps=13")), StopRequest.none(), new PrintWriter(new StringWriter(), true),
+                LocalCommunicator.INSTANCE);
+        DistMpiProcesses.Run resumed = DistMpiProcesses.run(2, tmp.resolve("world2-resume.log"), 480, "train", two.toString(),
+                "training.max_steps=13");
+        assertThat(resumed.exitCode()).as(resumed.output()).isZero();
+        assertThat(resumed.output()).as(resumed.output()).contains("resumed at step 10").contains("OK steps 13");
+        List<JsonNode> more1 = metrics(out1, "train"), more2 = metrics(out2, "train");
+        assertThat(more2).hasSize(13);
+        for (int i = 10; i < 13; i++) {
+            double l1 = more1.get(i).get("loss").asDouble(), l2 = more2.get(i).get("loss").asDouble();
+            assertThat(l2).as("loss at resumed step %d", i + 1).isCloseTo(l1, within(1e-4 * Math.abs(l1)));
+        }
     }
 }

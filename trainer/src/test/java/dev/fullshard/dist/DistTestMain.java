@@ -16,7 +16,7 @@ import java.util.Random;
 
 /**
  * A rank of the multi-process tests, started by {@code mpiexec -n N}: {@code allreduce} checks the
- * collectives against sums computed in Java; {@code train CONFIG} runs the trainer as one rank.
+ * collectives against sums computed in Java; {@code train CONFIG [key=value ...]} runs the trainer as one rank.
  * Prints {@code RANK r OK} and exits 0, or prints the mismatches and exits 1.
  */
 public final class DistTestMain {
@@ -27,7 +27,7 @@ public final class DistTestMain {
         switch (args[0]) {
             case "allreduce" -> allReduce();
             case "train" -> {
-                Trainer.Result r = Trainer.run(TrainConfig.load(Path.of(args[1]), List.of()), StopRequest.none(),
+                Trainer.Result r = Trainer.run(TrainConfig.load(Path.of(args[1]), List.of(args).subList(2, args.length)), StopRequest.none(),
                         new PrintWriter(System.out, true));
                 System.out.println("RANK " + System.getenv("PMI_RANK") + " OK steps " + r.steps() + " loss " + r.lastLoss());
             }
