@@ -56,6 +56,15 @@ public final class MetricsLog implements AutoCloseable {
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
+    private MetricsLog(BufferedWriter out) {
+        this.out = out;
+    }
+
+    /** A log that writes nothing (ranks other than 0 of a data-parallel run). */
+    public static MetricsLog discarding() {
+        return new MetricsLog(new BufferedWriter(java.io.Writer.nullWriter()));
+    }
+
     /** A training step's metrics. */
     public void train(long step, double epoch, double loss, double lr, double gradNorm, double tokensPerSecond, long tokens) {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -7,6 +7,8 @@ import dev.fullshard.data.MicroBatch;
 import dev.fullshard.data.TokenizedDataset;
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.data.TrainingData;
+import dev.fullshard.dist.Communicator;
+import dev.fullshard.dist.Communicators;
 import dev.fullshard.io.CheckpointWriter;
 import dev.fullshard.io.HfModel;
 import dev.fullshard.io.WritableTensor;
@@ -25,6 +27,7 @@ import dev.fullshard.tensor.TensorScope;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -47,6 +50,12 @@ import java.util.stream.Stream;
  * unscaled and checked for inf/NaN (the step is skipped, and the scale backed off, if any); the global
  * gradient norm is clipped; fused AdamW updates the fp32 master weights; the learning rate follows the
  * schedule. The model computes in {@code compute_dtype} from the fp32 master weights, block by block.
+ *
+ * <p>With more than one rank (plain data parallelism, see the README's "Data parallelism on CPU"):
+ * every rank holds the whole model and reads the same data stream; of a step's micro-batches, rank
+ * {@code r} of {@code N} computes those with index {@code i % N == r}; the loss is still divided by the
+ * target tokens of all of them; the fp32 gradients are summed over the ranks before unscaling, clipping
+ * and AdamW, which then run identically everywhere. Rank 0 alone prints and writes files.
  */
 public final class Trainer {
     /** How a run ended. {@code stoppedBy} is the signal's name when a signal stopped it, else null. */
@@ -60,25 +69,37 @@ public final class Trainer {
     private final TrainConfig config;
     private final StopRequest stop;
     private final PrintWriter out;
+    private final Communicator comm;
     /** The checkpoint this run resumed from, or null. */
     private Path resumedFrom;
 
-    private Trainer(TrainConfig config, StopRequest stop, PrintWriter out) {
+    private Trainer(TrainConfig config, StopRequest stop, PrintWriter out, Communicator comm) {
         this.config = config;
         this.stop = stop;
-        this.out = out;
+        this.comm = comm;
+        this.out = comm.isMain() ? out : new PrintWriter(Writer.nullWriter());
     }
 
+    /** Runs on the ranks the environment announces ({@link Communicators#fromEnvironment()}); world size 1 without one. */
     public static Result run(TrainConfig config, StopRequest stop, PrintWriter out) throws IOException {
+        try (Communicator comm = Communicators.fromEnvironment()) {
+            return run(config, stop, out, comm);
+        }
+    }
+
+    /** Runs as one rank of {@code comm}; every rank calls this with the same config. Does not close {@code comm}. */
+    public static Result run(TrainConfig config, StopRequest stop, PrintWriter out, Communicator comm) throws IOException {
         try (TensorScope ignored = TensorScope.open()) {
-            return new Trainer(config, stop, out).train();
+            return new Trainer(config, stop, out, comm).train();
         }
     }
 
     private Result train() throws IOException {
         Path outputDir = config.logging().outputDir();
-        Files.createDirectories(outputDir);
-        Files.writeString(outputDir.resolve(TrainConfig.SAVED_NAME), config.toYaml());
+        if (comm.isMain()) {
+            Files.createDirectories(outputDir);
+            Files.writeString(outputDir.resolve(TrainConfig.SAVED_NAME), config.toYaml());
+        }
         TrainConfig.Training t = config.training();
         DType compute = config.computeDtype();
 
@@ -114,19 +135,21 @@ public final class Trainer {
 
         CheckpointStore store = new CheckpointStore(outputDir);
         TrainerState state = resume(store, params, optimizer, scaler);
+        checkSameOnAllRanks(state);
         long resumedAt = state.step();
-        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%n",
+        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
                 modelConfig.architecture().className(), params.numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
-                config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "");
+                config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "",
+                comm.size() > 1 ? ", " + comm.size() + " data-parallel ranks" : "");
 
         Path lastCheckpoint = null;
         double evalLoss = Double.NaN;
-        try (MetricsLog metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"))) {
+        try (MetricsLog metrics = comm.isMain() ? new MetricsLog(outputDir.resolve("metrics.jsonl")) : MetricsLog.discarding()) {
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, config.logging().loggingSteps());
             long started = System.nanoTime(), tokensAtStart = state.tokensSeen(), positions = 0;
             // A baseline before a fresh run's first step, so the eval curve shows what training changed.
-            if (evalData != null && state.step() == 0 && !stop.requested()) evalLoss = evaluate(evalLm, evalData, metrics, 0, progress);
-            while (state.step() < totalSteps && !stop.requested()) {
+            if (evalData != null && state.step() == 0 && !stopRequested()) evalLoss = evaluate(evalLm, evalData, metrics, 0, progress);
+            while (state.step() < totalSteps && !stopRequested()) {
                 long stepStart = System.nanoTime();
                 StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, grads, optimizer,
                         scaler, schedule.lr(state.step()));
@@ -152,18 +175,23 @@ public final class Trainer {
                     lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
                 }
             }
-            if (stop.requested()) {
+            if (stopRequested()) {
                 lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
-                metrics.event("stopped", Map.of("step", state.step(), "signal", stop.signalName()));
-                progress.message("train: stopped by " + stop.signalName() + " after step " + state.step() + "; resume with the same command");
-                return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, null, stop.signalName());
+                String signal = stop.signalName() != null ? stop.signalName() : "another rank's signal";
+                metrics.event("stopped", Map.of("step", state.step(), "signal", signal));
+                progress.message("train: stopped by " + signal + " after step " + state.step() + "; resume with the same command");
+                return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, null, signal);
             }
             if (evalData != null) evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
             // A run resumed from its final checkpoint has nothing new to save.
             boolean upToDate = resumedFrom != null && resumedAt == state.step();
             lastCheckpoint = upToDate ? resumedFrom : save(store, params, optimizer, scaler, state, progress);
-            Path export = export(outputDir.resolve("final"), modelConfig, params, compute, modelDir);
-            LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
+            Path export = outputDir.resolve("final");
+            if (comm.isMain()) {
+                export(export, modelConfig, params, compute, modelDir);
+                LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
+            }
+            comm.barrier();
             double seconds = (System.nanoTime() - started) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("steps", state.step());
@@ -190,6 +218,7 @@ public final class Trainer {
     private StepResult step(TrainingData data, DataPosition at, CausalLm lm, Parameters grads, AdamW optimizer, LossScaler scaler,
                             double lr) {
         TrainConfig.Training t = config.training();
+        // Every rank takes the same micro-batches from the (identical) data stream and computes its share.
         List<MicroBatch> batches = data.step(at, t.gradientAccumulationSteps());
         long tokens = batches.stream().mapToLong(MicroBatch::targetTokens).sum();
         long positions = batches.stream().mapToLong(mb -> (long) mb.batchSize() * mb.seqLen()).sum();
@@ -198,11 +227,18 @@ public final class Trainer {
         grads.zero();
         double scale = scaler == null ? 1.0 : scaler.scale();
         double lossSum = 0;
-        for (MicroBatch mb : batches) {
+        for (int i = comm.rank(); i < batches.size(); i += comm.size()) {
+            MicroBatch mb = batches.get(i);
             try (TensorScope ignored = TensorScope.open()) {
                 // Σℓ·scale / tokens: each micro-batch's share of the whole accumulated batch's mean, scaled for fp16.
                 lossSum += lm.forwardBackward(mb.tokensTensor(), mb.targetsTensor(), grads, tokens / scale).sum();
             }
+        }
+        if (comm.size() > 1) {
+            double[] sum = {lossSum};
+            comm.allReduceSum(sum);
+            lossSum = sum[0];
+            for (Tensor g : grads.asMap().values()) comm.allReduceSum(g);
         }
         double loss = lossSum / tokens;
         if (scaler != null) {
@@ -217,12 +253,40 @@ public final class Trainer {
         return new StepResult(loss, lr, norm, tokens, positions, null, next);
     }
 
-    private static double evaluate(CausalLm lm, TrainingData data, MetricsLog metrics, long step, Progress progress) {
-        Evaluation.Result r = Evaluation.run(lm, data);
-        metrics.eval(step, r.loss(), r.tokens());
-        progress.message(String.format(Locale.ROOT, "eval: step %d loss %.4f perplexity %.2f (%d tokens)", step, r.loss(), r.perplexity(),
-                r.tokens()));
-        return r.loss();
+    /** Rank 0 evaluates (the weights are the same everywhere); the others wait and get its loss. */
+    private double evaluate(CausalLm lm, TrainingData data, MetricsLog metrics, long step, Progress progress) {
+        double[] loss = {Double.NaN};
+        if (comm.isMain()) {
+            Evaluation.Result r = Evaluation.run(lm, data);
+            metrics.eval(step, r.loss(), r.tokens());
+            progress.message(String.format(Locale.ROOT, "eval: step %d loss %.4f perplexity %.2f (%d tokens)", step, r.loss(), r.perplexity(),
+                    r.tokens()));
+            loss[0] = r.loss();
+        }
+        comm.broadcast(loss, 0);
+        return loss[0];
+    }
+
+    /** True when a signal reached any rank: all ranks then stop after the same step. */
+    private boolean stopRequested() {
+        if (comm.size() == 1) return stop.requested();
+        long[] flag = {stop.requested() ? 1 : 0};
+        comm.allReduceSum(flag);
+        return flag[0] > 0;
+    }
+
+    /** Every rank must resume from the same step and data position, else the ranks would disagree forever. */
+    private void checkSameOnAllRanks(TrainerState state) {
+        if (comm.size() == 1) return;
+        long[] mine = {state.step(), state.epoch(), state.nextSequence()};
+        long[] sum = mine.clone();
+        comm.allReduceSum(sum);
+        for (int i = 0; i < mine.length; i++) {
+            if (sum[i] != mine[i] * comm.size()) {
+                throw new IllegalStateException("rank " + comm.rank() + " resumed at step " + state.step() + " but the ranks disagree "
+                        + "(is output_dir on storage all ranks see?)");
+            }
+        }
     }
 
     private TrainerState resume(CheckpointStore store, Parameters params, AdamW optimizer, LossScaler scaler) throws IOException {
@@ -254,8 +318,9 @@ public final class Trainer {
             throws IOException {
         Map<String, Tensor> optimizerState = new LinkedHashMap<>(optimizer.state());
         if (scaler != null) scaler.state().forEach((k, v) -> optimizerState.put(SCALER_PREFIX + k, v));
-        Path saved = store.save(params.asMap(), optimizerState, state, config.logging().saveTotalLimit());
-        progress.message("checkpoint: " + saved);
+        Path saved = comm.isMain() ? store.save(params.asMap(), optimizerState, state, config.logging().saveTotalLimit()) : null;
+        if (comm.isMain()) progress.message("checkpoint: " + saved);
+        comm.barrier(); // the checkpoint is complete before any rank goes on (or exits)
         return saved;
     }
 
