@@ -1,0 +1,127 @@
+package dev.fullshard.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fullshard.data.Tokenizer;
+import dev.fullshard.io.CheckpointWriter;
+import dev.fullshard.io.WritableTensor;
+import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.ModelPresets;
+import dev.fullshard.model.Parameters;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The trainer under the launcher: two data-parallel ranks match one process, and a rank killed with -9 is survived. */
+class LauncherTrainingTest {
+    @TempDir
+    Path tmp;
+
+    private Path tinyModel() throws IOException {
+        ModelConfig config = ModelPresets.TINY.config(ModelConfig.Architecture.LLAMA);
+        Path dir = tmp.resolve("model");
+        try (TensorScope ignored = TensorScope.open()) {
+            List<WritableTensor> weights = new ArrayList<>();
+            Parameters.random(config, 0, DType.BF16).asMap().forEach((n, t) -> weights.add(WritableTensor.of(n, t)));
+            CheckpointWriter.write(dir, config, weights, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, Tokenizer::writeBundled);
+        }
+        return dir;
+    }
+
+    private static Path exampleData() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
+        assertThat(dir).isNotNull();
+        return dir.resolve("examples/tiny/data");
+    }
+
+    private Path config(Path model, String name, int steps) throws IOException {
+        Path data = exampleData();
+        return Files.writeString(tmp.resolve(name + ".yaml"), """
+                model:
+                  path: %s
+                data:
+                  train_files: [%s]
+                  max_seq_len: 128
+                training:
+                  max_steps: %d
+                  micro_batch_size: 2
+                  gradient_accumulation_steps: 4
+                optimizer:
+                  lr: 3.0e-3
+                scheduler:
+                  warmup_steps: 2
+                logging:
+                  save_steps: 4
+                  output_dir: %s
+                """.formatted(model, data.resolve("train.jsonl"), steps, tmp.resolve(name + "-out")));
+    }
+
+    private Process launch(Path yaml, int nproc, String... extra) throws IOException {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
+                "--standalone", "--nproc", Integer.toString(nproc), "--grace-period", "5", "--log-dir", tmp.resolve("logs").toString()));
+        command.addAll(List.of(extra));
+        command.add(yaml.toString());
+        Path log = tmp.resolve(yaml.getFileName() + ".launcher.log");
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    private String log(Path yaml) throws IOException {
+        return Files.readString(tmp.resolve(yaml.getFileName() + ".launcher.log"), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void twoRanksTrainLikeOneAndSurviveAKilledRank() throws Exception {
+        Path model = tinyModel();
+
+        Path one = config(model, "one", 12);
+        Process p1 = launch(one, 1);
+        assertThat(p1.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(p1.exitValue()).as(log(one)).isZero();
+
+        // Two ranks, one of them killed with SIGKILL after the first checkpoint: the launcher stops the
+        // other, restarts both, and they resume from the newest checkpoint.
+        Path two = config(model, "two", 12);
+        Process p2 = launch(two, 2, "--max-restarts", "1");
+        Path out = tmp.resolve("two-out");
+        while (p2.isAlive() && !Files.isDirectory(out.resolve("checkpoint-4"))) Thread.sleep(20);
+        List<ProcessHandle> ranks = p2.toHandle().children().toList();
+        assertThat(ranks).as("rank processes").hasSize(2);
+        ranks.getLast().destroyForcibly();
+        assertThat(p2.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        String launcherLog = log(two);
+        assertThat(p2.exitValue()).as(launcherLog).isZero();
+        assertThat(launcherLog).contains("attempt 1").containsPattern("resuming from .*checkpoint-(4|8)");
+
+        Map<Long, Double> reference = losses(tmp.resolve("one-out/metrics.jsonl"));
+        Map<Long, Double> dataParallel = losses(out.resolve("metrics.jsonl"));
+        assertThat(reference).hasSize(12);
+        assertThat(dataParallel.keySet()).isEqualTo(reference.keySet());
+        // Two ranks sum the same gradients in another order: equal within float rounding.
+        reference.forEach((step, loss) -> assertThat(dataParallel.get(step)).as("loss at step %d", step)
+                .isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-4 * Math.abs(loss))));
+    }
+
+    private static Map<Long, Double> losses(Path metrics) throws IOException {
+        Map<Long, Double> out = new TreeMap<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            var node = json.readTree(line);
+            if (node.get("type").asText().equals("train")) out.put(node.get("step").asLong(), node.get("loss").asDouble());
+        }
+        return out;
+    }
+}
