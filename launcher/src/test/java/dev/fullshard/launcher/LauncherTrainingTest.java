@@ -115,6 +115,38 @@ class LauncherTrainingTest {
                 .isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-4 * Math.abs(loss))));
     }
 
+    /** Two launchers on loopback acting as two nodes, one trainer rank each, match one process. */
+    @Test
+    void twoNodesTrainLikeOneProcess() throws Exception {
+        Path model = tinyModel();
+        Path one = config(model, "single", 6);
+        Process p1 = launch(one, 1);
+        assertThat(p1.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(p1.exitValue()).as(log(one)).isZero();
+
+        Path two = config(model, "nodes", 6);
+        String port = Integer.toString(LauncherProcessTest.freePort());
+        List<Process> nodes = new ArrayList<>();
+        for (int node = 0; node < 2; node++) {
+            List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
+                    "--nnodes", "2", "--node-rank", Integer.toString(node), "--nproc", "1", "--master-addr", "127.0.0.1",
+                    "--master-port", port, "--rdzv-id", "two-nodes-test", "--join-timeout", "120",
+                    "--log-dir", tmp.resolve("logs-node" + node).toString(), two.toString()));
+            Path log = tmp.resolve("node" + node + ".log");
+            nodes.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        }
+        for (int node = 0; node < 2; node++) {
+            assertThat(nodes.get(node).waitFor(5, TimeUnit.MINUTES)).isTrue();
+            assertThat(nodes.get(node).exitValue()).as(Files.readString(tmp.resolve("node" + node + ".log"))).isZero();
+        }
+        Map<Long, Double> reference = losses(tmp.resolve("single-out/metrics.jsonl"));
+        Map<Long, Double> twoNodes = losses(tmp.resolve("nodes-out/metrics.jsonl"));
+        assertThat(twoNodes.keySet()).isEqualTo(reference.keySet());
+        reference.forEach((step, loss) -> assertThat(twoNodes.get(step)).as("loss at step %d", step)
+                .isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-4 * Math.abs(loss))));
+    }
+
     private static Map<Long, Double> losses(Path metrics) throws IOException {
         Map<Long, Double> out = new TreeMap<>();
         ObjectMapper json = new ObjectMapper();
