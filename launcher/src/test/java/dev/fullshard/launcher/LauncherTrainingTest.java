@@ -147,6 +147,28 @@ class LauncherTrainingTest {
                 .isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-4 * Math.abs(loss))));
     }
 
+    /**
+     * A rank that stops advancing (SIGSTOP: alive but frozen, as in a deadlock) is found by the hang
+     * watchdog through the trainer's progress reports; the gang is restarted and the run completes.
+     */
+    @Test
+    void aFrozenRankIsFoundByTheHangWatchdogAndTheRunCompletes() throws Exception {
+        Path model = tinyModel();
+        Path yaml = config(model, "frozen", 12);
+        Process p = launch(yaml, 2, "--max-restarts", "1", "--hang-timeout", "8");
+        Path out = tmp.resolve("frozen-out");
+        while (p.isAlive() && !Files.isDirectory(out.resolve("checkpoint-4"))) Thread.sleep(20);
+        List<ProcessHandle> ranks = p.toHandle().children().toList();
+        assertThat(ranks).hasSize(2);
+        Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(ranks.getLast().pid())).start();
+        assertThat(stop.waitFor()).isZero();
+        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        String launcherLog = log(yaml);
+        assertThat(p.exitValue()).as(launcherLog).isZero();
+        assertThat(launcherLog).contains("made no progress").contains("attempt 1").containsPattern("resuming from .*checkpoint-(4|8)");
+        assertThat(losses(out.resolve("metrics.jsonl"))).hasSize(12);
+    }
+
     private static Map<Long, Double> losses(Path metrics) throws IOException {
         Map<Long, Double> out = new TreeMap<>();
         ObjectMapper json = new ObjectMapper();

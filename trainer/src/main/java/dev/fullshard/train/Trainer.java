@@ -8,6 +8,7 @@ import dev.fullshard.data.TokenizedDataset;
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.data.TrainingData;
 import dev.fullshard.dist.Communicator;
+import dev.fullshard.dist.ProgressBeacon;
 import dev.fullshard.dist.Communicators;
 import dev.fullshard.io.CheckpointWriter;
 import dev.fullshard.io.HfModel;
@@ -144,11 +145,13 @@ public final class Trainer {
 
         Path lastCheckpoint = null;
         double evalLoss = Double.NaN;
-        try (MetricsLog metrics = comm.isMain() ? new MetricsLog(outputDir.resolve("metrics.jsonl")) : MetricsLog.discarding()) {
+        try (MetricsLog metrics = comm.isMain() ? new MetricsLog(outputDir.resolve("metrics.jsonl")) : MetricsLog.discarding();
+             ProgressBeacon beacon = ProgressBeacon.fromEnvironment(System.getenv(), new PrintWriter(System.err, true))) {
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, config.logging().loggingSteps());
             long started = System.nanoTime(), tokensAtStart = state.tokensSeen(), positions = 0;
             // A baseline before a fresh run's first step, so the eval curve shows what training changed.
             if (evalData != null && state.step() == 0 && !stopRequested()) evalLoss = evaluate(evalLm, evalData, metrics, 0, progress);
+            beacon.report(state.step());
             while (state.step() < totalSteps && !stopRequested()) {
                 long stepStart = System.nanoTime();
                 StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, grads, optimizer,
@@ -157,6 +160,7 @@ public final class Trainer {
                         state.skippedSteps() + (r.skipped() != null ? 1 : 0), scaler == null ? 1.0 : scaler.scale(),
                         scaler == null ? 0 : scaler.growthTracker(), r.loss());
                 positions += r.positions();
+                beacon.report(state.step());
                 // Throughput counts every position of the batch (as Hugging Face's tokens/s does), not only targets.
                 double tokensPerSecond = r.positions() / ((System.nanoTime() - stepStart) / 1e9);
                 double epoch = state.epoch() + state.nextSequence() / (double) trainData.sequencesPerEpoch();
