@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 /** {@code fullshard train train.yaml [key.sub=value ...]}: one training process. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Fine-tune every parameter of a Hugging Face model as train.yaml says (one process).",
-                "Exit codes: 0 done, 1 failed, 2 bad configuration, 130/143 stopped by SIGINT/SIGTERM after saving a checkpoint."})
+                "Exit codes: 0 done, 1 failed, 2 bad configuration, 130/143/138 stopped by SIGINT/SIGTERM/SIGUSR1 after saving a checkpoint."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -38,6 +38,10 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Trainer.Result result = Trainer.run(train, StopRequest.install(), spec.commandLine().getOut());
         if (result.stoppedBy() == null) return 0;
-        return result.stoppedBy().equals("SIGINT") ? 130 : 143;
+        return switch (result.stoppedBy()) {
+            case "SIGINT" -> 130;
+            case "SIGUSR1" -> 138;
+            default -> 143;
+        };
     }
 }
