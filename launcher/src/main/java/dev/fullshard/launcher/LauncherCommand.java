@@ -13,6 +13,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -39,8 +40,8 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"--join-timeout", "--join_timeout"}, description = "Seconds the master waits for all nodes (default 600).") double joinTimeout = 600;
     @Option(names = {"--hang-timeout", "--hang_timeout"}, description = "Seconds without progress from a rank that reports progress before its threads are dumped and the gang restarted (default 0: off).") double hangTimeout;
     @Option(names = {"--log-dir", "--log_dir"}, description = "Base log directory (default ./fullshard-logs).") Path logDir;
-    @Option(names = {"-r", "--redirects"}, description = "Accepted for torchrun compatibility; rank output always goes to its log file.") String redirects;
-    @Option(names = {"-t", "--tee"}, description = "Accepted for torchrun compatibility; rank output always goes to the console too.") String tee;
+    @Option(names = {"-r", "--redirects"}, description = "As torchrun: 1, 2 or 3 (or per rank, e.g. 0:3) sends rank output to the log files only (they always get it); 0 (default) shows it on the console too.") String redirects;
+    @Option(names = {"-t", "--tee"}, description = "As torchrun: with --redirects, a nonzero value keeps rank output on the console as well.") String tee;
     @Option(names = {"--local-ranks-filter", "--local_ranks_filter"}, description = "Local ranks shown on the console, e.g. 0,1 (logs unaffected).") String localRanksFilter;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
@@ -50,6 +51,17 @@ public final class LauncherCommand implements Callable<Integer> {
     private volatile Launcher launcher;
 
     public LauncherCommand() { this(System.getenv(), System.out); }
+
+    /**
+     * Local ranks whose output is echoed on the console (empty: all). torchrun's {@code --redirects}
+     * keeps it in the log files only, unless {@code --tee} asks for the console too.
+     */
+    private Set<Integer> consoleRanks() {
+        boolean redirected = redirects != null && !redirects.isBlank() && !redirects.strip().equals("0");
+        boolean teed = tee != null && !tee.isBlank() && !tee.strip().equals("0");
+        if (redirected && !teed) return Set.of(-1); // no local rank is -1: nothing is echoed
+        return WorkerGroup.parseFilter(localRanksFilter);
+    }
 
     LauncherCommand(Map<String, String> env, PrintStream console) {
         this.env = env;
@@ -129,7 +141,7 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                joinTimeout, logs, WorkerGroup.parseFilter(localRanksFilter), rankCommand(), env, host, hangTimeout);
+                joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
     }
 
     private List<String> rankCommand() {

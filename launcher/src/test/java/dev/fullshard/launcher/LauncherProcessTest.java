@@ -52,6 +52,16 @@ class LauncherProcessTest {
     }
 
     @Test
+    void redirectsKeepRankOutputInTheLogsUnlessTeed() {
+        Result quiet = launch(Map.of(), "--standalone", "--nproc", "2", "--redirects", "3", "--no-java", "sh", "-c", "echo hello $RANK");
+        assertThat(quiet.code()).isZero();
+        assertThat(quiet.out()).doesNotContain("[rank0]:", "[rank1]:").contains("succeeded");
+        Result teed = launch(Map.of(), "--standalone", "--nproc", "2", "--redirects", "3", "--tee", "3", "--no-java", "sh", "-c",
+                "echo hello $RANK");
+        assertThat(teed.out()).contains("[rank0]:hello 0", "[rank1]:hello 1");
+    }
+
+    @Test
     void localRanksFilterHidesOtherRanksFromTheConsoleOnly() {
         Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--local-ranks-filter", "1", "--no-java", "sh", "-c",
                 "echo hello $RANK");
