@@ -28,7 +28,8 @@ public final class LauncherCommand implements Callable<Integer> {
     static final int USAGE = 2;
 
     @Option(names = "--nnodes", description = "Number of nodes (default 1, or from Slurm/PBS).") Integer nnodes;
-    @Option(names = {"--nproc-per-node", "--nproc", "--nproc_per_node"}, description = "Ranks per node: N, cpu or auto (default 1).") String nproc = "1";
+    @Option(names = {"--nproc-per-node", "--nproc", "--nproc_per_node"}, description = "Ranks per node: N, cpu (one per core), gpu (one per GPU) or auto (gpu if there are GPUs, else cpu); default 1.") String nproc = "1";
+    @Option(names = {"--signals-to-handle", "--signals_to_handle"}, description = "Signals forwarded to the ranks (default SIGTERM,SIGINT,SIGHUP,SIGUSR1).") String signalsToHandle = "SIGTERM,SIGINT,SIGHUP,SIGUSR1";
     @Option(names = {"--node-rank", "--node_rank"}, description = "This node's rank (default 0, or from Slurm/PBS).") Integer nodeRank;
     @Option(names = {"--master-addr", "--master_addr"}, description = "Master launcher address (default 127.0.0.1, or the first Slurm/PBS host).") String masterAddr;
     @Option(names = {"--master-port", "--master_port"}, description = "Master port for PMI and the node channel (default 29500).") int masterPort = 29500;
@@ -97,7 +98,16 @@ public final class LauncherCommand implements Callable<Integer> {
             return USAGE;
         }
         launcher = new Launcher(spec, console);
+        handleSignals();
         return launcher.run();
+    }
+
+    /** GPUs this node offers: CUDA_VISIBLE_DEVICES when set, else the /dev/nvidiaN device files. */
+    static int gpuCount(Map<String, String> env) {
+        String visible = env.get("CUDA_VISIBLE_DEVICES");
+        if (visible != null) return visible.isBlank() ? 0 : visible.split(",").length;
+        java.io.File[] devices = new java.io.File("/dev").listFiles((d, n) -> n.matches("nvidia\\d+"));
+        return devices == null ? 0 : devices.length;
     }
 
     /** Forwards a signal the launcher received (installed by {@link #main}). */
@@ -131,10 +141,16 @@ public final class LauncherCommand implements Callable<Integer> {
         if (nn < 1) throw new IllegalArgumentException("--nnodes must be at least 1");
         if (nr < 0 || nr >= nn) throw new IllegalArgumentException("--node-rank " + nr + " is outside 0.." + (nn - 1));
         int np = switch (nproc) {
-            case "cpu", "auto" -> Runtime.getRuntime().availableProcessors();
+            case "cpu" -> Runtime.getRuntime().availableProcessors();
+            case "gpu" -> {
+                int gpus = gpuCount(env);
+                if (gpus == 0) throw new IllegalArgumentException("--nproc-per-node gpu: no GPU found (no /dev/nvidiaN devices, or CUDA_VISIBLE_DEVICES is empty)");
+                yield gpus;
+            }
+            case "auto" -> gpuCount(env) > 0 ? gpuCount(env) : Runtime.getRuntime().availableProcessors();
             default -> {
                 try { yield Integer.parseInt(nproc); } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--nproc-per-node must be a number, cpu or auto: " + nproc);
+                    throw new IllegalArgumentException("--nproc-per-node must be a number, cpu, gpu or auto: " + nproc);
                 }
             }
         };
@@ -162,15 +178,20 @@ public final class LauncherCommand implements Callable<Integer> {
         return b;
     }
 
-    public static void main(String[] argv) {
-        LauncherCommand cmd = new LauncherCommand();
-        for (String sig : List.of("TERM", "INT", "USR1")) {
+    /** Installs handlers for --signals-to-handle; a signal the JVM keeps for itself (SIGQUIT) is reported and skipped. */
+    private void handleSignals() {
+        for (String name : signalsToHandle.split(",")) {
+            String sig = name.strip().toUpperCase(java.util.Locale.ROOT).replaceFirst("^SIG", "");
+            if (sig.isEmpty()) continue;
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> cmd.signal(sig));
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> signal(sig));
             } catch (IllegalArgumentException e) {
-                // signal not available here
+                System.err.println("launcher: cannot handle SIG" + sig + " (" + e.getMessage() + "); it is not forwarded");
             }
         }
-        System.exit(commandLine(cmd).execute(argv));
+    }
+
+    public static void main(String[] argv) {
+        System.exit(commandLine(new LauncherCommand()).execute(argv));
     }
 }

@@ -62,6 +62,15 @@ class LauncherProcessTest {
     }
 
     @Test
+    void nprocGpuCountsVisibleDevicesAndFailsClearlyWithoutAny() {
+        assertThat(LauncherCommand.gpuCount(Map.of("CUDA_VISIBLE_DEVICES", "0,1,3"))).isEqualTo(3);
+        assertThat(LauncherCommand.gpuCount(Map.of("CUDA_VISIBLE_DEVICES", ""))).isZero();
+        Result r = launch(Map.of("CUDA_VISIBLE_DEVICES", ""), "--standalone", "--nproc", "gpu", "--no-java", "true");
+        assertThat(r.code()).as("a usage error, with the reason on stderr").isEqualTo(LauncherCommand.USAGE);
+        assertThat(r.out()).doesNotContain("starting");
+    }
+
+    @Test
     void localRanksFilterHidesOtherRanksFromTheConsoleOnly() {
         Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--local-ranks-filter", "1", "--no-java", "sh", "-c",
                 "echo hello $RANK");

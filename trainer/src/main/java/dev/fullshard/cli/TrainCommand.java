@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 /** {@code fullshard train train.yaml [key.sub=value ...]}: one training process. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Fine-tune every parameter of a Hugging Face model as train.yaml says (one process).",
-                "Exit codes: 0 done, 1 failed, 2 bad configuration, 130/143/138 stopped by SIGINT/SIGTERM/SIGUSR1 after saving a checkpoint."})
+                "Exit codes: 0 done, 1 failed, 2 bad configuration, 128 + signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP, 138 SIGUSR1) when a signal stopped it after saving a checkpoint."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -40,6 +40,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (result.stoppedBy() == null) return 0;
         return switch (result.stoppedBy()) {
             case "SIGINT" -> 130;
+            case "SIGHUP" -> 129;
             case "SIGUSR1" -> 138;
             default -> 143;
         };
