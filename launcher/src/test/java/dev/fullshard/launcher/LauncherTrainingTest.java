@@ -1,14 +1,6 @@
 package dev.fullshard.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fullshard.data.Tokenizer;
-import dev.fullshard.io.CheckpointWriter;
-import dev.fullshard.io.WritableTensor;
-import dev.fullshard.model.ModelConfig;
-import dev.fullshard.model.ModelPresets;
-import dev.fullshard.model.Parameters;
-import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,14 +21,11 @@ class LauncherTrainingTest {
     @TempDir
     Path tmp;
 
-    private Path tinyModel() throws IOException {
-        ModelConfig config = ModelPresets.TINY.config(ModelConfig.Architecture.LLAMA);
+    /** The tiny model, made as a user makes it: {@code fullshard init-model --preset tiny}. */
+    private Path tinyModel() {
         Path dir = tmp.resolve("model");
-        try (TensorScope ignored = TensorScope.open()) {
-            List<WritableTensor> weights = new ArrayList<>();
-            Parameters.random(config, 0, DType.BF16).asMap().forEach((n, t) -> weights.add(WritableTensor.of(n, t)));
-            CheckpointWriter.write(dir, config, weights, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, Tokenizer::writeBundled);
-        }
+        assertThat(dev.fullshard.cli.FullshardCommand.commandLine().setOut(new java.io.PrintWriter(new java.io.StringWriter(), true))
+                .execute("init-model", "--preset", "tiny", "--seed", "0", "--out", dir.toString())).isZero();
         return dir;
     }
 

@@ -2,15 +2,8 @@ package dev.fullshard.dist;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fullshard.data.Tokenizer;
-import dev.fullshard.io.CheckpointWriter;
-import dev.fullshard.io.WritableTensor;
-import dev.fullshard.model.ModelConfig;
-import dev.fullshard.model.ModelPresets;
-import dev.fullshard.model.Parameters;
-import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.TensorScope;
 import dev.fullshard.train.StopRequest;
+import dev.fullshard.train.TinyRun;
 import dev.fullshard.train.TrainConfig;
 import dev.fullshard.train.Trainer;
 import org.junit.jupiter.api.Test;
@@ -40,26 +33,10 @@ class DistDataParallelTest {
     @TempDir
     Path tmp;
 
-    private Path tinyModel() throws IOException {
-        ModelConfig config = ModelPresets.TINY.config(ModelConfig.Architecture.LLAMA);
-        Path dir = tmp.resolve("tiny-model");
-        try (TensorScope ignored = TensorScope.open()) {
-            List<WritableTensor> weights = new ArrayList<>();
-            Parameters.random(config, 0, DType.BF16).asMap().forEach((n, t) -> weights.add(WritableTensor.of(n, t)));
-            CheckpointWriter.write(dir, config, weights, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, Tokenizer::writeBundled);
-        }
-        return dir;
-    }
 
-    private static Path exampleData() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
-        assertThat(dir).as("examples/tiny/data above the working directory").isNotNull();
-        return dir.resolve("examples/tiny/data");
-    }
 
     private Path config(Path model, String name) throws IOException {
-        Path data = exampleData();
+        Path data = TinyRun.exampleData();
         String yaml = """
                 model:
                   path: %s
@@ -98,7 +75,7 @@ class DistDataParallelTest {
     @Test
     void twoRanksTrainLikeOneProcessWithTheSameGlobalBatch() throws Exception {
         DistMpiProcesses.mpiexec(); // skips when MPICH is absent
-        Path model = tinyModel();
+        Path model = TinyRun.tinyModel(tmp.resolve("tiny-model"));
         Path one = config(model, "world1"), two = config(model, "world2");
 
         Trainer.Result single = Trainer.run(TrainConfig.load(one, List.of()), StopRequest.none(),

@@ -1,13 +1,7 @@
 package dev.fullshard.train;
 
 import dev.fullshard.cli.FullshardCommand;
-import dev.fullshard.data.Tokenizer;
-import dev.fullshard.io.CheckpointWriter;
 import dev.fullshard.io.HfModel;
-import dev.fullshard.io.WritableTensor;
-import dev.fullshard.model.ModelConfig;
-import dev.fullshard.model.ModelPresets;
-import dev.fullshard.model.Parameters;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -38,30 +32,17 @@ class TrainerTest {
 
     private static Path model;
 
-    /** The tiny preset, randomly initialised, with the bundled tokenizer: made once for the class. */
-    private static synchronized Path tinyModel() throws IOException {
-        if (model == null) {
-            ModelConfig config = ModelPresets.TINY.config(ModelConfig.Architecture.LLAMA);
-            Path dir = shared.resolve("tiny-model");
-            try (TensorScope ignored = TensorScope.open()) {
-                List<WritableTensor> weights = new ArrayList<>();
-                Parameters.random(config, 0, DType.BF16).asMap().forEach((n, t) -> weights.add(WritableTensor.of(n, t)));
-                CheckpointWriter.write(dir, config, weights, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, Tokenizer::writeBundled);
-            }
-            model = dir;
-        }
+    /** The tiny model, made once for the class. */
+    private static synchronized Path model() {
+        if (model == null) model = TinyRun.tinyModel(shared.resolve("tiny-model"));
         return model;
     }
 
-    private static Path exampleData() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
-        assertThat(dir).as("examples/tiny/data above the working directory").isNotNull();
-        return dir.resolve("examples/tiny/data");
-    }
+
+
 
     private Path writeConfig(String name, String training) throws IOException {
-        Path data = exampleData();
+        Path data = TinyRun.exampleData();
         String yaml = """
                 model:
                   path: %s
@@ -86,7 +67,7 @@ class TrainerTest {
                   save_steps: 5
                   save_total_limit: 3
                   output_dir: %s
-                """.formatted(tinyModel(), data.resolve("train.jsonl"), data.resolve("eval.jsonl"), training.indent(2).stripTrailing(),
+                """.formatted(model(), data.resolve("train.jsonl"), data.resolve("eval.jsonl"), training.indent(2).stripTrailing(),
                 tmp.resolve(name + "-out"));
         return Files.writeString(tmp.resolve(name + ".yaml"), yaml);
     }
@@ -105,12 +86,12 @@ class TrainerTest {
         assertThat(tmp.resolve("e2e-out/config.yaml")).exists();
         assertThat(result.export().resolve("tokenizer.json")).exists();
         try (TensorScope ignored = TensorScope.open()) {
-            assertThat(HfModel.load(result.export(), DType.BF16).config()).isEqualTo(HfModel.load(tinyModel(), DType.F32).config());
+            assertThat(HfModel.load(result.export(), DType.BF16).config()).isEqualTo(HfModel.load(model(), DType.F32).config());
         }
         // `fullshard eval` on the exported bf16 weights computes the same loss as the trainer's last evaluation.
         StringWriter out = new StringWriter();
         int code = FullshardCommand.commandLine().setOut(new PrintWriter(out, true)).execute("eval", "--model", result.export().toString(),
-                "--data", exampleData().resolve("eval.jsonl").toString(), "--max-seq-len", "128", "--packing", "--dtype", "bf16");
+                "--data", TinyRun.exampleData().resolve("eval.jsonl").toString(), "--max-seq-len", "128", "--packing", "--dtype", "bf16");
         assertThat(code).isZero();
         Matcher m = Pattern.compile("loss (\\d+\\.\\d+)").matcher(out.toString());
         assertThat(m.find()).as(out.toString()).isTrue();
