@@ -53,10 +53,11 @@ public final class GenerateCommand implements Callable<Integer> {
             HfModel loaded = HfModel.load(model, compute);
             CausalLm lm = new CausalLm(loaded.parameters(), CausalLm.Options.defaults().withComputeDtype(compute));
             long[] text = tokenizer.encode(prompt);
-            int bos = loaded.config().bosTokenId();
+            long bos = tokenizer.bosId(); // what the tokenizer itself prepends (none for Qwen), as in training
             long[] tokens = bos >= 0 ? prepend(bos, text) : text;
-            long[] generated = Generator.generate(lm, tokens, maxNewTokens, sampling, loaded.config().eosTokenId(), token -> { });
-            if (generated.length > 0 && generated[generated.length - 1] == loaded.config().eosTokenId()) {
+            long eos = tokenizer.eosId() >= 0 ? tokenizer.eosId() : loaded.config().eosTokenId();
+            long[] generated = Generator.generate(lm, tokens, maxNewTokens, sampling, eos, token -> { });
+            if (generated.length > 0 && generated[generated.length - 1] == eos) {
                 generated = Arrays.copyOf(generated, generated.length - 1); // the end marker is not text
             }
             spec.commandLine().getOut().println(prompt + continuation(tokenizer, text, generated));

@@ -13,6 +13,16 @@ public interface TextEncoder {
     /** The id of a token such as "</s>", or -1 when the vocabulary has no such token. */
     long tokenId(String token);
 
+    /** The token put before every example, or -1 for none (default: {@code <s>} if the vocabulary has it). */
+    default long bosId() {
+        return tokenId("<s>");
+    }
+
+    /** The token that ends every example, or -1 when there is none (default: {@code </s>}). */
+    default long eosId() {
+        return tokenId("</s>");
+    }
+
     /** The {@code tokenizer.json} this encoder was loaded from; its bytes are part of the token-cache key. */
     Path file();
 }

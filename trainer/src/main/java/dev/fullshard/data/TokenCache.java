@@ -89,6 +89,10 @@ final class TokenCache {
         update(sha, options.format() == DataFormat.CHAT ? options.chatTemplate() : "");
         update(sha, Integer.toString(options.maxSeqLen()));
         updateFile(sha, tokenizerFile);
+        // tokenizer_config.json names the end-of-sequence token (see Tokenizer#eosId).
+        Path tokenizerConfig = tokenizerFile.resolveSibling(Tokenizer.CONFIG_FILE);
+        update(sha, Files.isRegularFile(tokenizerConfig) ? "config" : "no config");
+        if (Files.isRegularFile(tokenizerConfig)) updateFile(sha, tokenizerConfig);
         update(sha, Integer.toString(files.size()));
         for (Path f : files) updateFile(sha, f);
         byte[] key = sha.digest();

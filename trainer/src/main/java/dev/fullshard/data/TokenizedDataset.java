@@ -150,9 +150,12 @@ public final class TokenizedDataset {
     // ---------------------------------------------------------------- tokenizing
 
     private static TokenizedDataset tokenize(List<Path> files, TextEncoder tokenizer, DataOptions options) {
-        long bos = tokenizer.tokenId("<s>");
-        long eos = tokenizer.tokenId("</s>");
-        if (eos < 0) throw new IllegalArgumentException("the tokenizer " + tokenizer.file() + " has no </s> token to end examples with");
+        long bos = tokenizer.bosId();
+        long eos = tokenizer.eosId();
+        if (eos < 0) {
+            throw new IllegalArgumentException("the tokenizer " + tokenizer.file() + " has no end-of-sequence token to end examples with: "
+                    + "set eos_token in tokenizer_config.json next to it");
+        }
         ExampleRenderer renderer = new ExampleRenderer(options.format(), PromptTemplate.of(options.instructionTemplate()),
                 ChatTemplate.parse(options.chatTemplate()), bos, eos);
         Builder b = new Builder(options.maxSeqLen());

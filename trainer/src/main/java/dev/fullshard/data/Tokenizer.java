@@ -1,6 +1,8 @@
 package dev.fullshard.data;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.bindings.TorchLibrary;
 
 import java.io.IOException;
@@ -19,7 +21,9 @@ import java.util.List;
 public final class Tokenizer implements TextEncoder, AutoCloseable {
     /** The tokenizer fullshard ships (Mistral-7B's 32k vocabulary; see its SOURCE.md). */
     public static final String BUNDLED = "mistral-32k";
-    private static final List<String> BUNDLED_FILES = List.of("tokenizer.json", "tokenizer_config.json");
+    /** The Hugging Face file next to tokenizer.json that names the special tokens. */
+    public static final String CONFIG_FILE = "tokenizer_config.json";
+    private static final List<String> BUNDLED_FILES = List.of("tokenizer.json", CONFIG_FILE);
 
     private final HuggingFaceTokenizer tokenizer;
     private final Path file;
@@ -74,7 +78,40 @@ public final class Tokenizer implements TextEncoder, AutoCloseable {
         return ids.length == 1 && tokenizer.decode(ids, false).equals(token) ? ids[0] : -1;
     }
 
+    /**
+     * The token this tokenizer itself puts in front of a text when asked for special tokens (Llama's and
+     * Mistral's {@code <s>}, Llama 3's {@code <|begin_of_text|>}), or -1 when it adds none (Qwen):
+     * examples start the way the model saw text in pre-training.
+     */
     @Override
+    public long bosId() {
+        long[] plain = tokenizer.encode("a", false, false).getIds(), special = tokenizer.encode("a", true, false).getIds();
+        return special.length > plain.length && special[0] != plain[0] ? special[0] : -1;
+    }
+
+    /**
+     * The {@code eos_token} of {@code tokenizer_config.json} (a string, or an object with {@code content}),
+     * as Hugging Face's trainers end examples with; {@code </s>} when the file does not say.
+     */
+    @Override
+    public long eosId() {
+        Path config = file.resolveSibling(CONFIG_FILE);
+        if (Files.isRegularFile(config)) {
+            try {
+                JsonNode eos = new ObjectMapper().readTree(config.toFile()).path("eos_token");
+                String token = eos.isTextual() ? eos.asText() : eos.path("content").asText(null);
+                if (token != null && !token.isEmpty()) {
+                    long id = tokenId(token);
+                    if (id < 0) throw new IllegalArgumentException(config + ": eos_token " + token + " is not a single token of " + file);
+                    return id;
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException("could not read " + config + ": " + e.getMessage(), e);
+            }
+        }
+        return tokenId("</s>");
+    }
+
     public Path file() {
         return file;
     }
