@@ -142,6 +142,10 @@ public final class Trainer {
                 modelConfig.architecture().className(), params.numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
                 config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "",
                 comm.size() > 1 ? ", " + comm.size() + " data-parallel ranks" : "");
+        if (t.gradientAccumulationSteps() % comm.size() != 0) {
+            out.printf(Locale.ROOT, "train: warning: gradient_accumulation_steps (%d) is not a multiple of the %d ranks, so some ranks idle "
+                    + "for part of every step; use a multiple for full speed%n", t.gradientAccumulationSteps(), comm.size());
+        }
 
         Path lastCheckpoint = null;
         double evalLoss = Double.NaN;
