@@ -33,8 +33,6 @@ class DistDataParallelTest {
     @TempDir
     Path tmp;
 
-
-
     private Path config(Path model, String name) throws IOException {
         Path data = TinyRun.exampleData();
         String yaml = """

@@ -38,9 +38,6 @@ class TrainerTest {
         return model;
     }
 
-
-
-
     private Path writeConfig(String name, String training) throws IOException {
         Path data = TinyRun.exampleData();
         String yaml = """
