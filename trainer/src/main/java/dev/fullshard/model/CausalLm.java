@@ -1,12 +1,16 @@
 package dev.fullshard.model;
 
 import dev.fullshard.model.Parameters.Names;
+import dev.fullshard.model.WeightAccess.Pass;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.GradMode;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.IntPredicate;
 
 /**
@@ -84,26 +88,34 @@ public final class CausalLm {
      * @param value  sum / divisor: what was differentiated
      * @param sum    Σ of per-token losses over the counted tokens
      * @param tokens number of targets that were not −100
+     * @param activationBytes bytes of activations a training forward held for its backward at their peak (0 forward only)
      */
-    public record Loss(double value, double sum, long tokens) {
+    public record Loss(double value, double sum, long tokens, long activationBytes) {
     }
 
     private final ModelConfig config;
     private final Parameters params;
+    private final WeightAccess weights;
     private final Options options;
 
+    /** A model over whole-model tensors; gradients go into the buffers given to {@link #forwardBackward}. */
     public CausalLm(Parameters params, Options options) {
         this.config = params.config();
         this.params = params;
+        this.weights = WeightAccess.of(params, null);
+        this.options = options;
+    }
+
+    /** A model whose units come from {@code weights} (the sharding layer), gradients included. */
+    public CausalLm(ModelConfig config, WeightAccess weights, Options options) {
+        this.config = config;
+        this.params = null;
+        this.weights = weights;
         this.options = options;
     }
 
     public ModelConfig config() {
         return config;
-    }
-
-    public Parameters parameters() {
-        return params;
     }
 
     public Options options() {
@@ -120,10 +132,21 @@ public final class CausalLm {
     /**
      * Forward and backward of Σℓ / divisor (divisor NaN: the number of counted targets, i.e. the mean;
      * 1: the sum; the token count of an accumulated batch: this micro-batch's share of that batch's mean).
-     * Gradients are ADDED into {@code grads} (zero them first for a fresh step).
+     * Gradients are ADDED into {@code grads} (zero them first for a fresh step). Only for a model made
+     * from {@link Parameters}.
      */
     public Loss forwardBackward(Tensor tokens, Tensor targets, Parameters grads, double divisor) {
+        if (params == null) throw new IllegalStateException("this model's gradients go to its WeightAccess: use forwardBackward(tokens, targets, divisor)");
         checkGradients(grads);
+        return forwardBackward(tokens, targets, WeightAccess.of(params, grads), divisor);
+    }
+
+    /** As {@link #forwardBackward(Tensor, Tensor, Parameters, double)}, adding the gradients into the {@link WeightAccess}'s buffers. */
+    public Loss forwardBackward(Tensor tokens, Tensor targets, double divisor) {
+        return forwardBackward(tokens, targets, weights, divisor);
+    }
+
+    private Loss forwardBackward(Tensor tokens, Tensor targets, WeightAccess w, double divisor) {
         long[] shape = checkInputs(tokens, targets);
         long batch = shape[0], seqLen = shape[1];
         long counted = CrossEntropy.countTargets(targets.toLongArray(), config.vocabSize());
@@ -133,15 +156,19 @@ public final class CausalLm {
                     + ": the mean loss is undefined; pass an explicit divisor to forwardBackward");
         }
         DType cd = options.computeDtype();
-        int layers = config.numLayers();
+        int layers = config.numLayers(), head = ModelUnits.head(config);
+        Pass fwd = Pass.FORWARD, bwd = Pass.BACKWARD;
         try (GradMode.Restore ignored = GradMode.set(false); TensorScope scope = TensorScope.open()) {
             Rotary.Tables rope = Rotary.tables(config, seqLen, cd);
             Tensor[] inputs = new Tensor[layers + 1];               // input of block i; inputs[L] feeds the final norm
             Block.Saved[] saved = new Block.Saved[layers];           // null for checkpointed blocks
-            inputs[0] = Embedding.forward(tokens, params.get(Names.EMBED), cd);          // (N, D)
+            inputs[0] = embed(tokens, w, fwd);                                            // (N, D)
             for (int i = 0; i < layers; i++) {
                 try (TensorScope block = TensorScope.open()) {
-                    Block.Result r = Block.forward(inputs[i], batch, blockWeights(i, cd), rope, config);
+                    Block.Params p = blockWeights(w.acquire(ModelUnits.block(i), fwd), i, cd);
+                    w.prefetch(i + 1 < layers ? ModelUnits.block(i + 1) : head, i + 1 < layers ? fwd : bwd);
+                    Block.Result r = Block.forward(inputs[i], batch, p, rope, config);
+                    w.release(ModelUnits.block(i), fwd);
                     if (!options.checkpointed().test(i)) {
                         r.saved().keep(block);
                         saved[i] = r.saved();
@@ -149,31 +176,44 @@ public final class CausalLm {
                     inputs[i + 1] = block.keep(r.output());
                 }
             }
-            // Final norm, then LM head and loss in chunks.
-            Tensor normWeight = cast(params.get(Names.FINAL_NORM), cd);
+            long activationBytes = bytes(List.of(inputs));
+            for (Block.Saved s : saved) if (s != null) activationBytes += bytes(s.made());
+            // Final norm, then LM head and loss in chunks: the head's forward and backward in one go.
+            Map<String, Tensor> headUnit = w.acquire(head, bwd);
+            Tensor storedHead = headWeight(w, headUnit, bwd), headW = cast(storedHead, cd);          // (V, D)
+            if (layers > 0) w.prefetch(ModelUnits.block(layers - 1), bwd);
+            Tensor normWeight = cast(headUnit.get(Names.FINAL_NORM), cd);
             RmsNorm.Result fin = RmsNorm.forward(inputs[layers], normWeight, config.rmsNormEps()); // (N, D)
-            Tensor head = cast(headWeight(), cd);                                                   // (V, D)
-            CrossEntropy.Result ce = CrossEntropy.forwardBackward(fin.output(), head, targets.reshape(-1),
-                    options.labelSmoothing(), options.lossChunkTokens(), div, headGradient(grads));
-            if (head != headWeight()) head.close();                  // a converted copy, not the parameter
+            Map<String, Tensor> headGrads = w.gradients(head);
+            Tensor headGrad = config.tieWordEmbeddings() ? w.gradients(ModelUnits.EMBEDDING).get(Names.EMBED) : headGrads.get(Names.LM_HEAD);
+            CrossEntropy.Result ce = CrossEntropy.forwardBackward(fin.output(), headW, targets.reshape(-1),
+                    options.labelSmoothing(), options.lossChunkTokens(), div, headGrad);
+            if (headW != storedHead) headW.close();                  // a converted copy, not the parameter
             fin.output().close();
-            Tensor dx = RmsNorm.backward(ce.dHidden(), fin.saved(), normWeight, grads.get(Names.FINAL_NORM));
+            Tensor dx = RmsNorm.backward(ce.dHidden(), fin.saved(), normWeight, headGrads.get(Names.FINAL_NORM));
             ce.dHidden().close();
             fin.saved().close();
             inputs[layers].close();
+            if (config.tieWordEmbeddings()) w.release(ModelUnits.EMBEDDING, bwd);
+            w.release(head, bwd);
+            w.gradientsDone(head);
             for (int i = layers - 1; i >= 0; i--) {
                 try (TensorScope block = TensorScope.open()) {
-                    Block.Params w = blockWeights(i, cd);
-                    Block.Saved s = saved[i] != null ? saved[i] : Block.forward(inputs[i], batch, w, rope, config).saved();
-                    Tensor dIn = Block.backward(dx, s, w, blockParams(grads, i), rope, config);
+                    Block.Params p = blockWeights(w.acquire(ModelUnits.block(i), bwd), i, cd);
+                    if (i > 0) w.prefetch(ModelUnits.block(i - 1), bwd);
+                    Block.Saved s = saved[i] != null ? saved[i] : Block.forward(inputs[i], batch, p, rope, config).saved();
+                    Tensor dIn = Block.backward(dx, s, p, blockParams(w.gradients(ModelUnits.block(i)), i), rope, config);
+                    w.release(ModelUnits.block(i), bwd);
+                    w.gradientsDone(ModelUnits.block(i));
                     dx.close();
                     dx = block.keep(dIn);
                     if (saved[i] != null) saved[i].close();           // free each block's activations once used
                 }
                 if (i > 0) inputs[i].close();
             }
-            Embedding.backward(dx, tokens, grads.get(Names.EMBED));
-            return new Loss(ce.loss().sum() / div, ce.loss().sum(), counted);
+            Embedding.backward(dx, tokens, w.gradients(ModelUnits.EMBEDDING).get(Names.EMBED));
+            w.gradientsDone(ModelUnits.EMBEDDING);
+            return new Loss(ce.loss().sum() / div, ce.loss().sum(), counted, activationBytes);
         }
     }
 
@@ -184,10 +224,12 @@ public final class CausalLm {
         long[] shape = checkInputs(tokens, targets);
         long counted = CrossEntropy.countTargets(targets.toLongArray(), config.vocabSize());
         try (GradMode.Restore ignored = GradMode.set(false); TensorScope scope = TensorScope.open()) {
-            Tensor h = hidden(tokens, shape[0], shape[1]);
-            CrossEntropy.Sum s = CrossEntropy.forward(h, cast(headWeight(), options.computeDtype()), targets.reshape(-1),
-                    options.labelSmoothing(), options.lossChunkTokens());
-            return new Loss(s.sum() / counted, s.sum(), counted);
+            CrossEntropy.Sum s = finalHidden(tokens, shape[0], shape[1], (h, head) -> {
+                CrossEntropy.Sum sum = CrossEntropy.forward(h, head, targets.reshape(-1), options.labelSmoothing(), options.lossChunkTokens());
+                h.close();
+                return sum;
+            });
+            return new Loss(s.sum() / counted, s.sum(), counted, 0);
         }
     }
 
@@ -201,28 +243,50 @@ public final class CausalLm {
         long batch = tokens.size(0), seqLen = tokens.size(1);
         DType out = options.computeDtype() == DType.F64 ? DType.F64 : DType.F32;
         try (GradMode.Restore ignored = GradMode.set(false); TensorScope scope = TensorScope.open()) {
-            Tensor h = hidden(tokens, batch, seqLen);
-            Tensor logits = Linear.forward(h, cast(headWeight(), options.computeDtype()), null);   // (N, V)
+            Tensor logits = finalHidden(tokens, batch, seqLen, (h, head) -> Linear.forward(h, head, null));   // (N, V)
             if (logits.dtype() != out) logits = logits.to(out);
             return scope.keep(logits.view(batch, seqLen, config.vocabSize()));
         }
     }
 
-    /** Final-norm hidden states (N, D) in the compute dtype, without keeping activations. */
-    private Tensor hidden(Tensor tokens, long batch, long seqLen) {
+    /**
+     * Runs the forward (no activations kept) up to the final norm and applies {@code head} to the hidden
+     * states (N, D) and the LM head matrix (V, D), both in the compute dtype, while the head is acquired.
+     */
+    private <T> T finalHidden(Tensor tokens, long batch, long seqLen, BiFunction<Tensor, Tensor, T> headFunction) {
+        // What this makes stays in the caller's scope, except the activations, freed block by block.
         DType cd = options.computeDtype();
-        try (TensorScope scope = TensorScope.open()) {
-            Rotary.Tables rope = Rotary.tables(config, seqLen, cd);
-            Tensor x = Embedding.forward(tokens, params.get(Names.EMBED), cd);
-            for (int i = 0; i < config.numLayers(); i++) {
-                try (TensorScope block = TensorScope.open()) {
-                    Tensor out = Block.forward(x, batch, blockWeights(i, cd), rope, config).output();
-                    x.close();
-                    x = block.keep(out);
-                }
+        Pass inf = Pass.INFERENCE;
+        int layers = config.numLayers(), head = ModelUnits.head(config);
+        Rotary.Tables rope = Rotary.tables(config, seqLen, cd);
+        Tensor x = embed(tokens, weights, inf);
+        for (int i = 0; i < layers; i++) {
+            try (TensorScope block = TensorScope.open()) {
+                Block.Params p = blockWeights(weights.acquire(ModelUnits.block(i), inf), i, cd);
+                weights.prefetch(i + 1 < layers ? ModelUnits.block(i + 1) : head, inf);
+                Tensor out = Block.forward(x, batch, p, rope, config).output();
+                weights.release(ModelUnits.block(i), inf);
+                x.close();
+                x = block.keep(out);
             }
-            return scope.keep(RmsNorm.forward(x, cast(params.get(Names.FINAL_NORM), cd), config.rmsNormEps()).output());
         }
+        Map<String, Tensor> headUnit = weights.acquire(head, inf);
+        Tensor h = RmsNorm.forward(x, cast(headUnit.get(Names.FINAL_NORM), cd), config.rmsNormEps()).output();
+        x.close();
+        T result = headFunction.apply(h, cast(headWeight(weights, headUnit, inf), cd));
+        if (config.tieWordEmbeddings()) weights.release(ModelUnits.EMBEDDING, inf);
+        weights.release(head, inf);
+        return result;
+    }
+
+    /** Embedding lookup in the compute dtype, acquiring and releasing the embedding unit around it. */
+    private Tensor embed(Tensor tokens, WeightAccess w, Pass pass) {
+        int next = config.numLayers() > 0 ? ModelUnits.block(0) : ModelUnits.head(config);
+        Map<String, Tensor> unit = w.acquire(ModelUnits.EMBEDDING, pass);
+        w.prefetch(next, next == ModelUnits.head(config) && pass == Pass.FORWARD ? Pass.BACKWARD : pass);
+        Tensor x = Embedding.forward(tokens, unit.get(Names.EMBED), options.computeDtype());
+        w.release(ModelUnits.EMBEDDING, pass);
+        return x;
     }
 
     /**
@@ -242,8 +306,8 @@ public final class CausalLm {
     // ================================================================ parameters by layer
 
     /** Block i's parameters in the compute dtype (converted copies where the stored dtype differs). */
-    private Block.Params blockWeights(int i, DType dtype) {
-        Block.Params p = blockParams(params, i);
+    private static Block.Params blockWeights(Map<String, Tensor> unit, int i, DType dtype) {
+        Block.Params p = blockParams(unit, i);
         Attention.Params a = p.attention();
         return new Block.Params(cast(p.inputNorm(), dtype),
                 new Attention.Params(cast(a.qProj(), dtype), cast(a.qBias(), dtype), cast(a.kProj(), dtype), cast(a.kBias(), dtype),
@@ -253,25 +317,36 @@ public final class CausalLm {
                 new Mlp.Params(cast(p.mlp().gateProj(), dtype), cast(p.mlp().upProj(), dtype), cast(p.mlp().downProj(), dtype)));
     }
 
-    /** Block i's tensors from {@code from} (parameters or gradient buffers), absent ones null. */
-    static Block.Params blockParams(Parameters from, int i) {
+    /** Block i's tensors from {@code from} (parameters or gradient buffers, by name), absent ones null. */
+    static Block.Params blockParams(Map<String, Tensor> from, int i) {
         Names n = new Names(i);
-        return new Block.Params(from.get(n.inputNorm()),
-                new Attention.Params(from.get(n.q()), from.getOrNull(n.qBias()), from.get(n.k()), from.getOrNull(n.kBias()),
-                        from.get(n.v()), from.getOrNull(n.vBias()), from.get(n.o()), from.getOrNull(n.oBias()),
-                        from.getOrNull(n.qNorm()), from.getOrNull(n.kNorm())),
-                from.get(n.postNorm()),
-                new Mlp.Params(from.get(n.gate()), from.get(n.up()), from.get(n.down())));
+        return new Block.Params(required(from, n.inputNorm()),
+                new Attention.Params(required(from, n.q()), from.get(n.qBias()), required(from, n.k()), from.get(n.kBias()),
+                        required(from, n.v()), from.get(n.vBias()), required(from, n.o()), from.get(n.oBias()),
+                        from.get(n.qNorm()), from.get(n.kNorm())),
+                required(from, n.postNorm()),
+                new Mlp.Params(required(from, n.gate()), required(from, n.up()), required(from, n.down())));
     }
 
-    /** The LM head: its own matrix, or the embedding matrix when the two are tied. */
-    private Tensor headWeight() {
-        return params.get(config.tieWordEmbeddings() ? Names.EMBED : Names.LM_HEAD);
+    static Block.Params blockParams(Parameters from, int i) {
+        return blockParams(from.asMap(), i);
     }
 
-    /** Where the LM head's gradient goes: with tied embeddings, into the embedding's buffer as well. */
-    private Tensor headGradient(Parameters grads) {
-        return grads.get(config.tieWordEmbeddings() ? Names.EMBED : Names.LM_HEAD);
+    private static Tensor required(Map<String, Tensor> from, String name) {
+        Tensor t = from.get(name);
+        if (t == null) throw new IllegalArgumentException("no tensor " + name + " among " + from.keySet());
+        return t;
+    }
+
+    /** The LM head: its own matrix in the head unit, or the embedding matrix (acquired here) when the two are tied. */
+    private Tensor headWeight(WeightAccess w, Map<String, Tensor> headUnit, Pass pass) {
+        return config.tieWordEmbeddings() ? w.acquire(ModelUnits.EMBEDDING, pass).get(Names.EMBED) : headUnit.get(Names.LM_HEAD);
+    }
+
+    private static long bytes(List<Tensor> tensors) {
+        long n = 0;
+        for (Tensor t : tensors) if (t != null && !t.isClosed()) n += t.numel() * t.dtype().byteSize();
+        return n;
     }
 
     /** {@code t} itself when it already has {@code dtype}, else a converted copy (owned by the open scope). */
