@@ -26,6 +26,11 @@ public final class GradientClipping {
      * a read per tensor would synchronise the GPU hundreds of times. 0 for no gradients.
      */
     public static double globalNorm(Map<String, Tensor> grads) {
+        return Math.sqrt(sumOfSquares(grads));
+    }
+
+    /** Σᵢ‖gᵢ‖², as {@link #globalNorm} computes it: one rank's share of the global norm's square when gradients are sharded. */
+    public static double sumOfSquares(Map<String, Tensor> grads) {
         if (grads.isEmpty()) return 0;
         try (TensorScope scope = TensorScope.open()) {
             Tensor[] norms = new Tensor[grads.size()];
@@ -33,7 +38,7 @@ public final class GradientClipping {
             for (Tensor g : grads.values()) norms[i++] = Ops.norm(g, false, allDims(g)).to(DType.F64);
             double sumSquares = 0;
             for (double n : Ops.stack(0, norms).toDoubleArray()) sumSquares += n * n;
-            return Math.sqrt(sumSquares);
+            return sumSquares;
         }
     }
 
@@ -47,8 +52,16 @@ public final class GradientClipping {
         if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
             throw new IllegalArgumentException("max grad norm must be finite and > 0, got " + maxNorm + " (to report the norm without clipping, use globalNorm)");
         }
-        double norm = globalNorm(grads);
-        if (!Double.isFinite(norm)) return norm;
+        return clip(grads, globalNorm(grads), maxNorm);
+    }
+
+    /**
+     * {@link #clipGlobalNorm} for gradients whose global {@code norm} was computed elsewhere (over every
+     * rank's shard): scales {@code grads} in place when needed and returns {@code norm}.
+     */
+    public static double clip(Map<String, Tensor> grads, double norm, double maxNorm) {
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("max grad norm must be finite and > 0, got " + maxNorm);
+        if (!Double.isFinite(norm) || grads.isEmpty()) return norm;
         double coefficient = maxNorm / (norm + NORM_EPS);
         if (coefficient < 1) {
             Tensor[] all = grads.values().toArray(Tensor[]::new);

@@ -62,6 +62,23 @@ public final class TensorScope implements AutoCloseable {
         throw new IllegalArgumentException("tensor " + t + " does not belong to this scope");
     }
 
+    /**
+     * Takes {@code t} away from whichever open scope of this thread owns it: the caller owns it from now on
+     * and must close it. For tensors whose lifetime follows no scope, such as the sharding layer's
+     * gathered weights, made inside one unit's scope and used in the next.
+     */
+    public static <T extends Tensor> T detach(T t) {
+        for (TensorScope s = CURRENT.get(); s != null; s = s.parent) {
+            for (int i = s.tensors.size() - 1; i >= 0; i--) {
+                if (s.tensors.get(i) == t) {
+                    s.tensors.remove(i);
+                    return t;
+                }
+            }
+        }
+        return t;
+    }
+
     /** Tensors this scope currently owns and has not seen closed. */
     public int size() {
         int open = 0;

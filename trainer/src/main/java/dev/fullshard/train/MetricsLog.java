@@ -67,6 +67,12 @@ public final class MetricsLog implements AutoCloseable {
 
     /** A training step's metrics. */
     public void train(long step, double epoch, double loss, double lr, double gradNorm, double tokensPerSecond, long tokens) {
+        train(step, epoch, loss, lr, gradNorm, tokensPerSecond, tokens, Map.of());
+    }
+
+    /** As above, with {@code extra} fields (the step's time split, say) appended to the line. */
+    public void train(long step, double epoch, double loss, double lr, double gradNorm, double tokensPerSecond, long tokens,
+                      Map<String, Object> extra) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "train");
         m.put("step", step);
@@ -76,6 +82,7 @@ public final class MetricsLog implements AutoCloseable {
         m.put("grad_norm", gradNorm);
         m.put("tokens_per_second", tokensPerSecond);
         m.put("tokens", tokens);
+        m.putAll(extra);
         write(m);
         train.put(step, new Point(step, loss, lr));
     }

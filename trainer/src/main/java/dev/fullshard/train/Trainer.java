@@ -105,9 +105,34 @@ public final class Trainer {
         DType compute = config.computeDtype();
 
         Path modelDir = config.model().path();
-        HfModel model = HfModel.load(modelDir, DType.F32);
+        ModelConfig modelConfig = HfConfig.read(modelDir);
+        ShardedModel model = new ShardedModel(comm, modelConfig, shardingOptions(compute));
+        try (model) {
+            try (CheckpointReader reader = CheckpointReader.open(modelDir)) {
+                WeightNames.check(modelConfig, reader.shapes(), modelDir);
+                model.load(ParameterSource.of(reader));
+            }
+            return train(model, modelDir);
+        }
+    }
+
+    private ShardedModel.Options shardingOptions(DType compute) {
+        TrainConfig.Distributed d = config.distributed();
+        return new ShardedModel.Options(d.sharding() != TrainConfig.Sharding.NO_SHARD, d.sharding() == TrainConfig.Sharding.FULL_SHARD,
+                d.prefetch(), compute, d.reduceDtype().dtype(), d.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH);
+    }
+
+    private Result train(ShardedModel model, Path modelDir) throws IOException {
+        Path outputDir = config.logging().outputDir();
+        TrainConfig.Training t = config.training();
+        DType compute = config.computeDtype();
         ModelConfig modelConfig = model.config();
-        Parameters params = model.parameters();
+        if (!model.replicated() && t.gradientAccumulationSteps() % comm.size() != 0) {
+            throw new IllegalArgumentException("distributed.sharding " + config.distributed().sharding().name().toLowerCase(Locale.ROOT)
+                    + " needs training.gradient_accumulation_steps (" + t.gradientAccumulationSteps() + ") to be a multiple of the "
+                    + comm.size() + " ranks: every rank must run the same number of micro-batches, since each joins every unit's "
+                    + "all-gather; use a multiple, or distributed.sharding: no_shard");
+        }
         TrainingData trainData, evalData = null;
         try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
             DataOptions options = dataOptions();
@@ -124,42 +149,44 @@ public final class Trainer {
         long totalSteps = config.totalSteps(stepsPerEpoch);
         LrSchedule schedule = schedule(totalSteps);
 
-        Parameters grads = Parameters.zeros(modelConfig, DType.F32);
-        AdamW optimizer = new AdamW(params.asMap(), config.optimizer().beta1(), config.optimizer().beta2(), config.optimizer().eps(),
+        AdamW optimizer = new AdamW(model.masterPieces(), config.optimizer().beta1(), config.optimizer().beta2(), config.optimizer().eps(),
                 config.optimizer().weightDecay());
         TrainConfig.LossScaling ls = config.lossScaling();
         LossScaler scaler = config.mixedPrecision() == TrainConfig.MixedPrecision.FP16
                 ? new LossScaler(Device.CPU, ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
         CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing());
-        CausalLm lm = new CausalLm(params, modelOptions.withLabelSmoothing(t.labelSmoothing()));
-        CausalLm evalLm = new CausalLm(params, modelOptions);
+        CausalLm lm = new CausalLm(modelConfig, model, modelOptions.withLabelSmoothing(t.labelSmoothing()));
+        CausalLm evalLm = new CausalLm(modelConfig, model, modelOptions);
 
         CheckpointStore store = new CheckpointStore(outputDir);
-        TrainerState state = resume(store, params, optimizer, scaler);
+        TrainerState state = resume(store, model, optimizer, scaler);
         checkSameOnAllRanks(state);
         long resumedAt = state.step();
         out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
-                modelConfig.architecture().className(), params.numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
+                modelConfig.architecture().className(), model.layout().numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
                 config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "",
-                comm.size() > 1 ? ", " + comm.size() + " data-parallel ranks" : "");
+                comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT) : "");
         if (t.gradientAccumulationSteps() % comm.size() != 0) {
             out.printf(Locale.ROOT, "train: warning: gradient_accumulation_steps (%d) is not a multiple of the %d ranks, so some ranks idle "
                     + "for part of every step; use a multiple for full speed%n", t.gradientAccumulationSteps(), comm.size());
         }
+        MemoryReport memory = new MemoryReport(comm, model, optimizer);
 
         Path lastCheckpoint = null;
         double evalLoss = Double.NaN;
         try (MetricsLog metrics = comm.isMain() ? new MetricsLog(outputDir.resolve("metrics.jsonl")) : MetricsLog.discarding();
              ProgressBeacon beacon = ProgressBeacon.fromEnvironment(System.getenv(), new PrintWriter(System.err, true))) {
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, config.logging().loggingSteps());
+            memory.log("start", metrics, out);
             long started = System.nanoTime(), tokensAtStart = state.tokensSeen(), positions = 0;
             // A baseline before a fresh run's first step, so the eval curve shows what training changed.
-            if (evalData != null && state.step() == 0 && !stopRequested()) evalLoss = evaluate(evalLm, evalData, metrics, 0, progress);
+            if (evalData != null && state.step() == 0 && !stopRequested()) evalLoss = evaluate(evalLm, model, evalData, metrics, 0, progress);
             beacon.report(state.step());
             while (state.step() < totalSteps && !stopRequested()) {
                 long stepStart = System.nanoTime();
-                StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, grads, optimizer,
+                StepResult r = step(trainData, new DataPosition((int) state.epoch(), (int) state.nextSequence()), lm, model, optimizer,
                         scaler, schedule.lr(state.step()));
+                memory.activations(r.activationBytes());
                 state = new TrainerState(state.step() + 1, r.next().epoch(), r.next().sequence(), state.tokensSeen() + r.tokens(),
                         state.skippedSteps() + (r.skipped() != null ? 1 : 0), scaler == null ? 1.0 : scaler.scale(),
                         scaler == null ? 0 : scaler.growthTracker(), r.loss());
@@ -168,7 +195,11 @@ public final class Trainer {
                 // Throughput counts every position of the batch (as Hugging Face's tokens/s does), not only targets.
                 double tokensPerSecond = r.positions() / ((System.nanoTime() - stepStart) / 1e9);
                 double epoch = state.epoch() + state.nextSequence() / (double) trainData.sequencesPerEpoch();
-                metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen());
+                double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
+                metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen(), Map.of(
+                        "compute_s", stepSeconds - r.communicationSeconds() - r.optimizerSeconds(),
+                        "communication_s", r.communicationSeconds(), "optimizer_s", r.optimizerSeconds()));
+                if (state.step() == resumedAt + 1) memory.log("first_step", metrics, out);
                 if (r.skipped() != null) {
                     progress.message(String.format(Locale.ROOT, "step %d skipped: %s (loss scale %.0f)", state.step(), r.skipped(),
                             state.lossScale()));
@@ -177,28 +208,26 @@ public final class Trainer {
                 progress.step(state.step(), r.loss(), r.lr(), r.gradNorm(), tokensPerSecond);
                 if (evalData != null && config.logging().evalSteps() > 0 && state.step() % config.logging().evalSteps() == 0
                         && state.step() < totalSteps) {
-                    evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
+                    evalLoss = evaluate(evalLm, model, evalData, metrics, state.step(), progress);
                 }
                 if (config.logging().saveSteps() > 0 && state.step() % config.logging().saveSteps() == 0 && state.step() < totalSteps) {
-                    lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+                    lastCheckpoint = save(store, model, optimizer, scaler, state, progress);
                 }
             }
             if (stopRequested()) {
-                lastCheckpoint = save(store, params, optimizer, scaler, state, progress);
+                lastCheckpoint = save(store, model, optimizer, scaler, state, progress);
                 String signal = stop.signalName() != null ? stop.signalName() : "another rank's signal";
                 metrics.event("stopped", Map.of("step", state.step(), "signal", signal));
                 progress.message("train: stopped by " + signal + " after step " + state.step() + "; resume with the same command");
                 return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, null, signal);
             }
-            if (evalData != null) evalLoss = evaluate(evalLm, evalData, metrics, state.step(), progress);
+            if (evalData != null) evalLoss = evaluate(evalLm, model, evalData, metrics, state.step(), progress);
             // A run resumed from its final checkpoint has nothing new to save.
             boolean upToDate = resumedFrom != null && resumedAt == state.step();
-            lastCheckpoint = upToDate ? resumedFrom : save(store, params, optimizer, scaler, state, progress);
+            lastCheckpoint = upToDate ? resumedFrom : save(store, model, optimizer, scaler, state, progress);
             Path export = outputDir.resolve("final");
-            if (comm.isMain()) {
-                export(export, modelConfig, params, compute, modelDir);
-                LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
-            }
+            export(export, model, compute, modelDir);
+            if (comm.isMain()) LossPlot.write(outputDir.resolve("loss.png"), metrics.trainPoints(), metrics.evalPoints());
             comm.barrier();
             double seconds = (System.nanoTime() - started) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();

@@ -1,0 +1,375 @@
+package dev.fullshard.shard;
+
+import dev.fullshard.dist.Communicator;
+import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.WeightAccess;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * FSDP over a {@link Communicator}: this rank's shard of every unit's fp32 master weights and
+ * gradients ({@link ShardLayout}), and the {@link WeightAccess} the model runs on.
+ *
+ * <p><b>Weights.</b> Before a unit computes, its master shard is converted to the compute dtype and
+ * all-gathered into a flat buffer the unit's parameters are views of; the buffer is freed when the
+ * unit is released ({@code full_shard}), or, for a forward, kept until the unit's backward is done
+ * ({@code shard_grad_op}). With prefetch on, the model's hint starts the next unit's all-gather while
+ * the current unit computes, so at most two units are gathered at a time.
+ *
+ * <p><b>Gradients.</b> A unit's backward adds into an unsharded flat buffer (in {@code reduceDtype});
+ * when the unit is done, the buffer is reduce-scattered (summed over ranks) and the result added to
+ * this rank's fp32 gradient shard. The reduction runs while the next unit computes; it is completed
+ * before the following one is issued, so at most one unit's reduction is in flight. With
+ * {@code syncEveryMicroBatch} off, the unsharded buffers are kept over a step's micro-batches and
+ * reduced once, in the last.
+ *
+ * <p><b>Replicated</b> ({@code no_shard}, or one rank): every rank holds the whole model; acquire
+ * returns the fp32 master weights themselves (the model converts block by block), gradients accumulate
+ * in the fp32 gradient buffers and are all-reduced in the last micro-batch of a step: data parallelism.
+ *
+ * <p>Ownership: master and gradient shards belong to the {@code TensorScope} open at construction;
+ * gathered weights and unsharded gradients belong to this object ({@link TensorScope#detach}) and are
+ * freed as soon as they are used, or by {@link #close}.
+ */
+public final class ShardedModel implements WeightAccess, AutoCloseable {
+    /**
+     * @param shard               split the model over the ranks (full_shard, shard_grad_op); false replicates it (no_shard)
+     * @param reshardAfterForward free gathered weights after a unit's forward (full_shard) rather than after its backward
+     * @param prefetch            gather the next unit while the current one computes
+     * @param computeDtype        dtype of the gathered weights
+     * @param reduceDtype         dtype of the unsharded gradients and of their reduction
+     * @param syncEveryMicroBatch reduce-scatter each micro-batch's gradients, else only the last micro-batch's (the sum)
+     */
+    public record Options(boolean shard, boolean reshardAfterForward, boolean prefetch, DType computeDtype, DType reduceDtype,
+                          boolean syncEveryMicroBatch) {
+    }
+
+    /** Bytes this rank holds, for the memory report; peaks over the whole run. */
+    public record Memory(long parameterBytes, long gradientBytes, long gatheredPeakBytes, long unshardedGradientPeakBytes) {
+    }
+
+    /**
+     * A unit's gathered weights or unsharded gradients: the flat buffer, the parameters' views of it, the
+     * collective in flight on it, and the shard that collective reads or writes.
+     */
+    private static final class Buffer {
+        final int unit;
+        final Tensor flat;
+        final Map<String, Tensor> views;
+        /** False for the replicated gradient buffer, which is the gradient itself and stays. */
+        final boolean owned;
+        Communicator.Pending pending;
+        Tensor shard;
+
+        Buffer(int unit, Tensor flat, Map<String, Tensor> views, boolean owned) {
+            this.unit = unit;
+            this.flat = flat;
+            this.views = views;
+            this.owned = owned;
+        }
+
+        long bytes() {
+            return owned ? flat.numel() * flat.dtype().byteSize() : 0;
+        }
+
+        void close() {
+            if (!owned) return;
+            for (Tensor v : views.values()) v.close();
+            flat.close();
+            if (shard != null) shard.close();
+        }
+    }
+
+    private final Communicator comm;
+    private final ModelConfig config;
+    private final ShardLayout layout;
+    private final Options options;
+    private final int rank;
+    private final Tensor[] master, grad;
+    /** Replicated only: the master weights and gradient buffers shaped as parameters. */
+    private final List<Map<String, Tensor>> masterViews = new ArrayList<>(), gradViews = new ArrayList<>();
+    private final Map<String, Tensor> masterPieces = new LinkedHashMap<>(), gradPieces = new LinkedHashMap<>();
+    private final Buffer[] gathered, unsharded;
+    private final boolean[] keptForBackward;
+    private final List<Buffer> reductions = new ArrayList<>();
+    private boolean lastMicroBatch = true;
+    private long gatheredBytes, gatheredPeak, unshardedBytes, unshardedPeak, exposedNanos;
+
+    public ShardedModel(Communicator comm, ModelConfig config, Options options) {
+        this.comm = comm;
+        this.config = config;
+        this.options = options;
+        this.layout = ShardLayout.of(config, options.shard() ? comm.size() : 1);
+        this.rank = layout.shards() == 1 ? 0 : comm.rank();
+        int n = layout.units().size();
+        master = new Tensor[n];
+        grad = new Tensor[n];
+        gathered = new Buffer[n];
+        unsharded = new Buffer[n];
+        keptForBackward = new boolean[n];
+        for (ShardLayout.Unit u : layout.units()) {
+            master[u.index()] = Tensor.zeros(DType.F32, Device.CPU, u.shardNumel());
+            grad[u.index()] = Tensor.zeros(DType.F32, Device.CPU, u.shardNumel());
+            for (ShardLayout.Piece p : layout.pieces(u.index(), rank)) {
+                masterPieces.put(p.name(), master[u.index()].narrow(0, p.shardOffset(), p.length()));
+                gradPieces.put(p.name(), grad[u.index()].narrow(0, p.shardOffset(), p.length()));
+            }
+            if (replicated()) {
+                masterViews.add(views(master[u.index()], u));
+                gradViews.add(views(grad[u.index()], u));
+            }
+        }
+    }
+
+    public ShardLayout layout() {
+        return layout;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** Every rank holds the whole model (no_shard, or one rank). */
+    public boolean replicated() {
+        return layout.shards() == 1;
+    }
+
+    /** This rank's parts of the fp32 master weights by parameter name (1-D views, in model order): what AdamW updates. */
+    public Map<String, Tensor> masterPieces() {
+        return Collections.unmodifiableMap(masterPieces);
+    }
+
+    /** The gradient parts matching {@link #masterPieces}. */
+    public Map<String, Tensor> gradientPieces() {
+        return Collections.unmodifiableMap(gradPieces);
+    }
+
+    /** The pieces of this rank in {@link #layout}. */
+    public List<ShardLayout.Piece> pieces() {
+        return layout.pieces(rank);
+    }
+
+    /** Fills this rank's master weights from {@code source}. */
+    public void load(ParameterSource source) {
+        try (TensorScope ignored = TensorScope.open()) {
+            for (ShardLayout.Piece p : pieces()) source.read(p.name(), p.paramStart(), p.length(), masterPieces.get(p.name()));
+        }
+    }
+
+    // ================================================================ a step
+
+    /** Zeroes the gradient shards: the start of a step. */
+    public void zeroGradients() {
+        for (Tensor g : grad) Ops.zero(g);
+    }
+
+    /** The next forward/backward is this rank's last of the step (the one that synchronises, when not every one does). */
+    public void beginMicroBatch(boolean last) {
+        this.lastMicroBatch = last;
+    }
+
+    /**
+     * For a rank that has no micro-batch in this step (no_shard with fewer micro-batches than ranks):
+     * joins the other ranks' gradient reductions with zero gradients, unit by unit in backward order.
+     */
+    public void contributeNoGradients() {
+        beginMicroBatch(true);
+        for (int u = layout.units().size() - 1; u >= 0; u--) {
+            gradients(u);
+            gradientsDone(u);
+        }
+    }
+
+    /**
+     * Completes every gradient reduction of the step: afterwards {@link #gradientPieces} hold the sum over
+     * ranks of the step's gradients. Frees anything still gathered.
+     */
+    public void finishGradients() {
+        while (!reductions.isEmpty()) complete(reductions.removeFirst());
+        for (int u = 0; u < gathered.length; u++) free(u);
+        for (int u = 0; u < unsharded.length; u++) {
+            if (unsharded[u] != null) throw new IllegalStateException("unit " + u + "'s gradients were never reduced: finishGradients before its gradientsDone");
+        }
+    }
+
+    // ================================================================ WeightAccess
+
+    @Override
+    public Map<String, Tensor> acquire(int unit, Pass pass) {
+        if (replicated()) return masterViews.get(unit);
+        if (gathered[unit] == null) gathered[unit] = startGather(unit);
+        Buffer b = gathered[unit];
+        await(b);
+        if (pass == Pass.FORWARD && !options.reshardAfterForward()) keptForBackward[unit] = true;
+        return b.views;
+    }
+
+    @Override
+    public void release(int unit, Pass pass) {
+        if (replicated() || (pass == Pass.FORWARD && keptForBackward[unit])) return;
+        free(unit);
+    }
+
+    @Override
+    public void prefetch(int unit, Pass pass) {
+        if (!options.prefetch() || replicated() || gathered[unit] != null) return;
+        gathered[unit] = startGather(unit);
+    }
+
+    @Override
+    public Map<String, Tensor> gradients(int unit) {
+        if (replicated() && options.reduceDtype() == DType.F32) return gradViews.get(unit);
+        if (unsharded[unit] == null) {
+            ShardLayout.Unit u = layout.unit(unit);
+            Tensor flat = TensorScope.detach(Tensor.zeros(options.reduceDtype(), Device.CPU, u.paddedNumel(layout.shards())));
+            unsharded[unit] = new Buffer(unit, flat, detachAll(views(flat, u)), true);
+            unshardedBytes += unsharded[unit].bytes();
+            unshardedPeak = Math.max(unshardedPeak, unshardedBytes);
+        }
+        return unsharded[unit].views;
+    }
+
+    @Override
+    public void gradientsDone(int unit) {
+        free(unit);
+        boolean sync = lastMicroBatch || (options.syncEveryMicroBatch() && !replicated());
+        if (!sync) return;
+        // One reduction in flight at a time: the previous unit's has had this unit's backward to finish.
+        while (!reductions.isEmpty()) complete(reductions.removeFirst());
+        Buffer b;
+        if (replicated() && options.reduceDtype() == DType.F32) {
+            if (comm.size() == 1) return;
+            b = new Buffer(unit, grad[unit], Map.of(), false);
+        } else {
+            b = unsharded[unit];
+            if (b == null) return;
+            unsharded[unit] = null;
+        }
+        if (replicated()) {
+            b.pending = comm.allReduceSumAsync(b.flat);
+        } else {
+            b.shard = TensorScope.detach(Tensor.empty(options.reduceDtype(), Device.CPU, layout.unit(unit).shardNumel()));
+            b.pending = comm.reduceScatterSumAsync(b.flat, b.shard);
+        }
+        reductions.add(b);
+    }
+
+    // ================================================================ whole units (export)
+
+    /**
+     * The full fp32 weights of {@code unit} by name, on every rank (an all-gather when sharded): the caller
+     * closes the returned handle. One unit at a time, so no rank ever holds the model twice.
+     */
+    public FullUnit gatherFull(int unit) {
+        ShardLayout.Unit u = layout.unit(unit);
+        if (replicated()) return new FullUnit(null, masterViews.get(unit));
+        Tensor flat = TensorScope.detach(Tensor.empty(DType.F32, Device.CPU, u.paddedNumel(layout.shards())));
+        comm.allGather(master[unit], flat);
+        return new FullUnit(flat, detachAll(views(flat, u)));
+    }
+
+    /** A unit's full weights; closing frees them (unless they are the replicated master itself). */
+    public record FullUnit(Tensor flat, Map<String, Tensor> weights) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (flat == null) return;
+            for (Tensor t : weights.values()) t.close();
+            flat.close();
+        }
+    }
+
+    // ================================================================ accounting
+
+    public Memory memory() {
+        long shard = layout.shardNumel() * DType.F32.byteSize();
+        return new Memory(shard, shard, gatheredPeak, unshardedPeak);
+    }
+
+    /** Time spent waiting for collectives (not hidden behind compute) since the last {@link #resetCommunicationTime}. */
+    public long exposedCommunicationNanos() {
+        return exposedNanos;
+    }
+
+    public void resetCommunicationTime() {
+        exposedNanos = 0;
+    }
+
+    @Override
+    public void close() {
+        for (Buffer b : reductions) b.close();
+        reductions.clear();
+        for (int u = 0; u < gathered.length; u++) {
+            if (gathered[u] != null) gathered[u].close();
+            if (unsharded[u] != null) unsharded[u].close();
+            gathered[u] = unsharded[u] = null;
+        }
+    }
+
+    // ================================================================ internals
+
+    private Buffer startGather(int unit) {
+        ShardLayout.Unit u = layout.unit(unit);
+        Tensor flat = TensorScope.detach(Tensor.empty(options.computeDtype(), Device.CPU, u.paddedNumel(layout.shards())));
+        Buffer b = new Buffer(unit, flat, detachAll(views(flat, u)), true);
+        Tensor send = master[unit];
+        if (options.computeDtype() != DType.F32) b.shard = send = TensorScope.detach(master[unit].to(options.computeDtype()));
+        b.pending = comm.allGatherAsync(send, flat);
+        gatheredBytes += b.bytes();
+        gatheredPeak = Math.max(gatheredPeak, gatheredBytes);
+        return b;
+    }
+
+    private void free(int unit) {
+        Buffer b = gathered[unit];
+        if (b == null) return;
+        await(b);
+        gathered[unit] = null;
+        keptForBackward[unit] = false;
+        gatheredBytes -= b.bytes();
+        b.close();
+    }
+
+    /** Waits for a gradient reduction and adds its result into the gradient shard. */
+    private void complete(Buffer b) {
+        await(b);
+        if (!b.owned) return;                                  // reduced in place, in the gradient itself
+        try (TensorScope ignored = TensorScope.open()) {
+            Ops.accumulate(grad[b.unit], b.shard != null ? b.shard : b.flat);
+        }
+        unshardedBytes -= b.bytes();
+        b.close();
+    }
+
+    private void await(Buffer b) {
+        if (b.pending == null) return;
+        long start = System.nanoTime();
+        b.pending.await();
+        exposedNanos += System.nanoTime() - start;
+        b.pending = null;
+    }
+
+    /** The parameters of unit {@code u} as views (their own shapes) of its flat buffer. */
+    private static Map<String, Tensor> views(Tensor flat, ShardLayout.Unit u) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (ShardLayout.Param p : u.params()) {
+            try (Tensor part = flat.narrow(0, p.offset(), p.numel())) {
+                out.put(p.name(), part.view(p.shape()));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Map<String, Tensor> detachAll(Map<String, Tensor> views) {
+        views.values().forEach(TensorScope::detach);
+        return views;
+    }
+}
