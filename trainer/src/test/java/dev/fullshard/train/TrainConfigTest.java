@@ -305,6 +305,9 @@ class TrainConfigTest {
         assertThat(error(MINIMAL + "optimiser: {lr: 1}\n")).isEqualTo("train.yaml:7:1: optimiser: unknown key "
                 + "(did you mean optimizer?); allowed at the top level: model, mixed_precision, data, training, optimizer, "
                 + "scheduler, loss_scaling, distributed, logging, resume");
+        assertThat(error(MINIMAL + "distributed:\n  sharding_strategy: full_shard\n")).isEqualTo("train.yaml:8:3: "
+                + "distributed.sharding_strategy: unknown key (fullshard calls it distributed.sharding); allowed in "
+                + "distributed: sharding, prefetch, reduce_dtype, gradient_sync");
     }
 
     @Test
