@@ -306,6 +306,10 @@ final class ConfigReader {
                 Map.entry("label_smoothing_factor", "training.label_smoothing"),
                 Map.entry("clip_grad_norm", "training.max_grad_norm"),
                 Map.entry("resume_from_checkpoint", "resume"),
+                Map.entry("fsdp", "distributed.sharding"),
+                Map.entry("sharding_strategy", "distributed.sharding"),
+                Map.entry("forward_prefetch", "distributed.prefetch"),
+                Map.entry("backward_prefetch", "distributed.prefetch"),
                 Map.entry("dtype", "mixed_precision"),
                 Map.entry("bf16", "mixed_precision"),
                 Map.entry("fp16", "mixed_precision"));

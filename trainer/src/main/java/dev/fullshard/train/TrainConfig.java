@@ -25,12 +25,13 @@ import java.util.Map;
  * @param optimizer       {@code optimizer}: AdamW settings
  * @param scheduler       {@code scheduler}: learning-rate schedule
  * @param lossScaling     {@code loss_scaling}: GradScaler settings, used only with {@code mixed_precision: fp16}
+ * @param distributed     {@code distributed}: how the model, gradients and optimizer are split across ranks
  * @param logging         {@code logging}: logging, evaluation and checkpoint cadence, output folder
  * @param resume          {@code resume} (default {@code auto}): auto | none | a checkpoint directory
  */
 public record TrainConfig(Model model, MixedPrecision mixedPrecision, Data data, Training training,
-                          Optimizer optimizer, Scheduler scheduler, LossScaling lossScaling, Logging logging,
-                          Resume resume) {
+                          Optimizer optimizer, Scheduler scheduler, LossScaling lossScaling, Distributed distributed,
+                          Logging logging, Resume resume) {
 
     /** Name of the effective config saved next to checkpoints, in {@code output_dir}. */
     public static final String SAVED_NAME = "config.yaml";
@@ -96,6 +97,8 @@ public record TrainConfig(Model model, MixedPrecision mixedPrecision, Data data,
                 "warmup_steps", scheduler.warmupSteps(), "min_lr_ratio", scheduler.minLrRatio()));
         m.put("loss_scaling", ordered("init_scale", lossScaling.initScale(), "growth_factor", lossScaling.growthFactor(),
                 "backoff_factor", lossScaling.backoffFactor(), "growth_interval", lossScaling.growthInterval()));
+        m.put("distributed", ordered("sharding", lower(distributed.sharding()), "prefetch", distributed.prefetch(),
+                "reduce_dtype", lower(distributed.reduceDtype()), "gradient_sync", lower(distributed.gradientSync())));
         Map<String, Object> l = ordered("logging_steps", logging.loggingSteps(), "eval_steps", logging.evalSteps(),
                 "save_steps", logging.saveSteps(), "save_total_limit", logging.saveTotalLimit());
         l.put("output_dir", logging.outputDir().toString());
@@ -232,6 +235,74 @@ public record TrainConfig(Model model, MixedPrecision mixedPrecision, Data data,
      * @param growthInterval {@code loss_scaling.growth_interval} (default 2000, >= 1): clean steps between growths
      */
     public record LossScaling(double initScale, double growthFactor, double backoffFactor, int growthInterval) {
+    }
+
+    /**
+     * With one rank every setting here computes the same thing; they trade memory for communication when
+     * there are several. A unit is what is gathered and freed as one: the embedding, each decoder block, and
+     * the final norm with the LM head.
+     *
+     * @param sharding     {@code distributed.sharding} (default full_shard): full_shard | shard_grad_op | no_shard,
+     *                     how the model is split across ranks ({@link Sharding})
+     * @param prefetch     {@code distributed.prefetch} (default true): issue the next unit's all-gather while the
+     *                     current unit computes, in forward and backward; false waits for each all-gather when its
+     *                     unit starts (for comparison: the results are identical)
+     * @param reduceDtype  {@code distributed.reduce_dtype} (default fp32): fp32 | bf16 | fp16, the dtype of the
+     *                     unsharded gradient buffers and of the reduce-scatter/all-reduce; fp32 sums exactly as one
+     *                     process would, bf16/fp16 halve the gradient buffers at some precision loss (on MPI the
+     *                     sum itself is done in fp32: MPICH has no bf16 sum)
+     * @param gradientSync {@code distributed.gradient_sync} (default every_micro_batch): every_micro_batch |
+     *                     last_micro_batch, when accumulated gradients are reduce-scattered under full_shard and
+     *                     shard_grad_op ({@link GradientSync}); no_shard always synchronises once per step
+     */
+    public record Distributed(Sharding sharding, boolean prefetch, ReduceDtype reduceDtype, GradientSync gradientSync) {
+    }
+
+    /** {@code distributed.sharding}: how the model is split across more than one rank; with one rank all three are the same. */
+    public enum Sharding {
+        /**
+         * Each rank keeps 1/N of every unit's fp32 master weights, gradients and AdamW moments; a unit's weights
+         * are all-gathered in the compute dtype just before its forward and again before its backward, and freed
+         * after each (ZeRO-3, FSDP FULL_SHARD).
+         */
+        FULL_SHARD,
+        /**
+         * As {@link #FULL_SHARD}, but the weights gathered for the forward are kept until the unit's backward:
+         * fewer all-gathers, more memory (ZeRO-2-like, FSDP SHARD_GRAD_OP).
+         */
+        SHARD_GRAD_OP,
+        /** Every rank holds the whole model and optimizer; gradients are all-reduced once per step (DDP). */
+        NO_SHARD
+    }
+
+    /** {@code distributed.reduce_dtype}: the dtype gradients are held and reduced in before they reach the fp32 shard. */
+    public enum ReduceDtype {
+        FP32(DType.F32), BF16(DType.BF16), FP16(DType.F16);
+
+        private final DType dtype;
+
+        ReduceDtype(DType dtype) {
+            this.dtype = dtype;
+        }
+
+        /** The tensor dtype: fp32 -> F32, bf16 -> BF16, fp16 -> F16. */
+        public DType dtype() {
+            return dtype;
+        }
+    }
+
+    /** {@code distributed.gradient_sync}: when, with gradient accumulation, gradients leave the unsharded buffers. */
+    public enum GradientSync {
+        /**
+         * Reduce-scatter each micro-batch's gradients into the rank's shard as soon as a unit's backward is done;
+         * holds one unit's unsharded gradients at a time.
+         */
+        EVERY_MICRO_BATCH,
+        /**
+         * Keep the whole model's unsharded gradients (in reduce_dtype) across a step's micro-batches and
+         * reduce-scatter once, after the last: less communication, more memory.
+         */
+        LAST_MICRO_BATCH
     }
 
     /**

@@ -5,15 +5,19 @@ import dev.fullshard.tensor.DType;
 import dev.fullshard.train.ConfigReader.Section;
 import dev.fullshard.train.TrainConfig.ChatTemplate;
 import dev.fullshard.train.TrainConfig.Data;
+import dev.fullshard.train.TrainConfig.Distributed;
 import dev.fullshard.train.TrainConfig.Format;
+import dev.fullshard.train.TrainConfig.GradientSync;
 import dev.fullshard.train.TrainConfig.Logging;
 import dev.fullshard.train.TrainConfig.LossScaling;
 import dev.fullshard.train.TrainConfig.MixedPrecision;
 import dev.fullshard.train.TrainConfig.Model;
 import dev.fullshard.train.TrainConfig.Optimizer;
+import dev.fullshard.train.TrainConfig.ReduceDtype;
 import dev.fullshard.train.TrainConfig.Resume;
 import dev.fullshard.train.TrainConfig.Scheduler;
 import dev.fullshard.train.TrainConfig.SchedulerType;
+import dev.fullshard.train.TrainConfig.Sharding;
 import dev.fullshard.train.TrainConfig.Training;
 import dev.fullshard.train.YamlTree.Field;
 import dev.fullshard.train.YamlTree.Loc;
@@ -39,7 +43,7 @@ final class TrainConfigLoader {
     private static Map<String, List<String>> schema() {
         Map<String, List<String>> s = new LinkedHashMap<>();
         s.put("", List.of("model", "mixed_precision", "data", "training", "optimizer", "scheduler", "loss_scaling",
-                "logging", "resume"));
+                "distributed", "logging", "resume"));
         s.put("model", List.of("path", "compute_dtype"));
         s.put("data", List.of("train_files", "eval_files", "format", "template", "chat_template", "max_seq_len",
                 "packing", "skip_bad_lines"));
@@ -48,6 +52,7 @@ final class TrainConfigLoader {
         s.put("optimizer", List.of("lr", "betas", "eps", "weight_decay"));
         s.put("scheduler", List.of("type", "warmup_ratio", "warmup_steps", "min_lr_ratio"));
         s.put("loss_scaling", List.of("init_scale", "growth_factor", "backoff_factor", "growth_interval"));
+        s.put("distributed", List.of("sharding", "prefetch", "reduce_dtype", "gradient_sync"));
         s.put("logging", List.of("logging_steps", "eval_steps", "save_steps", "save_total_limit", "output_dir"));
         return s;
     }
@@ -137,6 +142,7 @@ final class TrainConfigLoader {
                 readOptimizer(root.section("optimizer", SCHEMA.get("optimizer"), SCHEMA)),
                 readScheduler(r, root.section("scheduler", SCHEMA.get("scheduler"), SCHEMA)),
                 readLossScaling(root.section("loss_scaling", SCHEMA.get("loss_scaling"), SCHEMA)),
+                readDistributed(root.section("distributed", SCHEMA.get("distributed"), SCHEMA)),
                 readLogging(root.section("logging", SCHEMA.get("logging"), SCHEMA)),
                 readResume(r, root));
     }
@@ -225,6 +231,14 @@ final class TrainConfigLoader {
                 s.real("growth_factor", 2.0, v -> v > 1, "a number > 1"),
                 s.real("backoff_factor", 0.5, v -> v > 0 && v < 1, "a number in (0, 1)"),
                 s.smallInteger("growth_interval", 2000, v -> v >= 1, "an integer >= 1"));
+    }
+
+    private static Distributed readDistributed(Section s) {
+        return new Distributed(
+                s.choice("sharding", Sharding.FULL_SHARD, Sharding.class),
+                s.bool("prefetch", true),
+                s.choice("reduce_dtype", ReduceDtype.FP32, ReduceDtype.class),
+                s.choice("gradient_sync", GradientSync.EVERY_MICRO_BATCH, GradientSync.class));
     }
 
     private static Logging readLogging(Section s) {

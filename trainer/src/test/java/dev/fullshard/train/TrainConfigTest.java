@@ -2,10 +2,14 @@ package dev.fullshard.train;
 
 import dev.fullshard.tensor.DType;
 import dev.fullshard.train.TrainConfig.ChatTemplate;
+import dev.fullshard.train.TrainConfig.Distributed;
 import dev.fullshard.train.TrainConfig.Format;
+import dev.fullshard.train.TrainConfig.GradientSync;
 import dev.fullshard.train.TrainConfig.MixedPrecision;
+import dev.fullshard.train.TrainConfig.ReduceDtype;
 import dev.fullshard.train.TrainConfig.Resume;
 import dev.fullshard.train.TrainConfig.SchedulerType;
+import dev.fullshard.train.TrainConfig.Sharding;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,6 +104,11 @@ class TrainConfigTest {
                   growth_factor: 4.0
                   backoff_factor: 0.25
                   growth_interval: 100
+                distributed:
+                  sharding: shard_grad_op
+                  prefetch: false
+                  reduce_dtype: bf16
+                  gradient_sync: last_micro_batch
                 logging:
                   logging_steps: 5
                   eval_steps: 50
@@ -126,6 +135,8 @@ class TrainConfigTest {
         assertThat(c.optimizer()).isEqualTo(new TrainConfig.Optimizer(1e-4, 0.8, 0.95, 1e-6, 0.01));
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.LINEAR, 0.05, 0, 0.1));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(1024.0, 4.0, 0.25, 100));
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.SHARD_GRAD_OP, false, ReduceDtype.BF16,
+                GradientSync.LAST_MICRO_BATCH));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(5, 50, 100, 3, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.From(dir.resolve("ckpt/step-10")));
         assertThat(c.globalBatch()).isEqualTo(16);
@@ -152,11 +163,75 @@ class TrainConfigTest {
         assertThat(c.optimizer()).isEqualTo(new TrainConfig.Optimizer(2e-5, 0.9, 0.999, 1e-8, 0.0));
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.COSINE, 0.0, 0, 0.0));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(65536.0, 2.0, 0.5, 2000));
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.FULL_SHARD, true, ReduceDtype.FP32,
+                GradientSync.EVERY_MICRO_BATCH));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(10, 0, 0, 2, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.Auto());
         assertThat(c.globalBatch()).isEqualTo(4);
         assertThat(c.totalSteps(30)).isEqualTo(30);
         assertThat(c.warmupSteps(100)).isZero();
+    }
+
+    @Test
+    void distributedParsesEveryValue() throws IOException {
+        assertThat(distributed("sharding: full_shard").sharding()).isEqualTo(Sharding.FULL_SHARD);
+        assertThat(distributed("sharding: shard_grad_op").sharding()).isEqualTo(Sharding.SHARD_GRAD_OP);
+        assertThat(distributed("sharding: no_shard").sharding()).isEqualTo(Sharding.NO_SHARD);
+        assertThat(distributed("prefetch: true").prefetch()).isTrue();
+        assertThat(distributed("prefetch: false").prefetch()).isFalse();
+        assertThat(distributed("reduce_dtype: fp32").reduceDtype()).isEqualTo(ReduceDtype.FP32);
+        assertThat(distributed("reduce_dtype: bf16").reduceDtype()).isEqualTo(ReduceDtype.BF16);
+        assertThat(distributed("reduce_dtype: fp16").reduceDtype()).isEqualTo(ReduceDtype.FP16);
+        assertThat(distributed("gradient_sync: every_micro_batch").gradientSync()).isEqualTo(GradientSync.EVERY_MICRO_BATCH);
+        assertThat(distributed("gradient_sync: last_micro_batch").gradientSync()).isEqualTo(GradientSync.LAST_MICRO_BATCH);
+        assertThat(ReduceDtype.FP32.dtype()).isEqualTo(DType.F32);
+        assertThat(ReduceDtype.BF16.dtype()).isEqualTo(DType.BF16);
+        assertThat(ReduceDtype.FP16.dtype()).isEqualTo(DType.F16);
+        // The reduce dtype does not have to match mixed_precision.
+        for (String mp : List.of("fp32", "bf16", "fp16")) {
+            for (String reduce : List.of("fp32", "bf16", "fp16")) {
+                TrainConfig c = load(MINIMAL + "mixed_precision: " + mp + "\ndistributed: {reduce_dtype: " + reduce + "}\n");
+                assertThat(c.distributed().reduceDtype().dtype()).isEqualTo(load(MINIMAL + "mixed_precision: " + reduce + "\n").computeDtype());
+            }
+        }
+        // An empty section is all defaults.
+        assertThat(load(MINIMAL + "distributed: {}\n").distributed()).isEqualTo(load(MINIMAL).distributed());
+    }
+
+    /** The distributed section of MINIMAL plus {@code distributed:} with one {@code line}. */
+    private Distributed distributed(String line) throws IOException {
+        return load(MINIMAL + "distributed:\n  " + line + "\n").distributed();
+    }
+
+    @Test
+    void distributedOverrides() throws IOException {
+        TrainConfig c = load(MINIMAL, "distributed.sharding=no_shard", "distributed.prefetch=false",
+                "distributed.reduce_dtype=bf16", "distributed.gradient_sync=last_micro_batch");
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.NO_SHARD, false, ReduceDtype.BF16,
+                GradientSync.LAST_MICRO_BATCH));
+        c = load(MINIMAL + "distributed:\n  sharding: shard_grad_op\n  reduce_dtype: fp16\n", "distributed.sharding=no_shard");
+        assertThat(c.distributed().sharding()).isEqualTo(Sharding.NO_SHARD);
+        assertThat(c.distributed().reduceDtype()).isEqualTo(ReduceDtype.FP16);
+        assertThat(error(MINIMAL, "distributed.sharding=zero3")).isEqualTo("train.yaml: override distributed.sharding=zero3: "
+                + "expected one of full_shard, shard_grad_op, no_shard, found the string \"zero3\"");
+    }
+
+    @Test
+    void badDistributedValuesNameLineColumnAndAllowedValues() throws IOException {
+        assertThat(error(MINIMAL + "distributed:\n  sharding: full_shrd\n"))
+                .isEqualTo("train.yaml:8:13: distributed.sharding: expected one of full_shard, shard_grad_op, no_shard, "
+                        + "found the string \"full_shrd\" (did you mean full_shard?)");
+        assertThat(error(MINIMAL + "distributed:\n  reduce_dtype: f32\n"))
+                .isEqualTo("train.yaml:8:17: distributed.reduce_dtype: expected one of fp32, bf16, fp16, "
+                        + "found the string \"f32\" (did you mean fp32?)");
+        assertThat(error(MINIMAL + "distributed:\n  gradient_sync: always\n"))
+                .isEqualTo("train.yaml:8:18: distributed.gradient_sync: expected one of every_micro_batch, last_micro_batch, "
+                        + "found the string \"always\"");
+        assertThat(error(MINIMAL + "distributed:\n  prefetch: yes please\n"))
+                .isEqualTo("train.yaml:8:13: distributed.prefetch: expected true or false, found the string \"yes please\"");
+        assertThat(error(MINIMAL + "distributed: full_shard\n"))
+                .isEqualTo("train.yaml:7:14: distributed: expected a mapping with keys sharding, prefetch, reduce_dtype, "
+                        + "gradient_sync, found the string \"full_shard\"");
     }
 
     @Test
@@ -229,7 +304,10 @@ class TrainConfigTest {
                 + "(it belongs in optimizer: did you mean optimizer.lr?); allowed in training: ");
         assertThat(error(MINIMAL + "optimiser: {lr: 1}\n")).isEqualTo("train.yaml:7:1: optimiser: unknown key "
                 + "(did you mean optimizer?); allowed at the top level: model, mixed_precision, data, training, optimizer, "
-                + "scheduler, loss_scaling, logging, resume");
+                + "scheduler, loss_scaling, distributed, logging, resume");
+        assertThat(error(MINIMAL + "distributed:\n  sharding_strategy: full_shard\n")).isEqualTo("train.yaml:8:3: "
+                + "distributed.sharding_strategy: unknown key (fullshard calls it distributed.sharding); allowed in "
+                + "distributed: sharding, prefetch, reduce_dtype, gradient_sync");
     }
 
     @Test
@@ -309,9 +387,15 @@ class TrainConfigTest {
 
     @Test
     void effectiveConfigRoundTripsThroughYaml() throws IOException {
-        TrainConfig c = load(MINIMAL + "scheduler: {warmup_ratio: 0.03}\noptimizer: {lr: 3.0e-4}\n", "data.eval_files=eval.jsonl");
+        TrainConfig c = load(MINIMAL + "scheduler: {warmup_ratio: 0.03}\noptimizer: {lr: 3.0e-4}\n", "data.eval_files=eval.jsonl",
+                "distributed.sharding=shard_grad_op", "distributed.prefetch=false", "distributed.reduce_dtype=bf16",
+                "distributed.gradient_sync=last_micro_batch");
         String saved = c.toYaml();
-        assertThat(saved).contains("lr: 3.0E-4").contains("output_dir: " + dir.resolve("out"));
+        assertThat(saved).contains("lr: 3.0E-4").contains("output_dir: " + dir.resolve("out"))
+                .contains("distributed:\n  sharding: shard_grad_op\n  prefetch: false\n  reduce_dtype: bf16\n"
+                        + "  gradient_sync: last_micro_batch\n");
+        assertThat(c.toMap().keySet()).containsExactly("model", "mixed_precision", "data", "training", "optimizer",
+                "scheduler", "loss_scaling", "distributed", "logging", "resume");
         Path copy = Files.createDirectories(dir.resolve("elsewhere")).resolve(TrainConfig.SAVED_NAME);
         Files.writeString(copy, saved);
         assertThat(TrainConfig.load(copy, List.of())).isEqualTo(c);
