@@ -21,23 +21,12 @@ class LauncherTrainingTest {
     @TempDir
     Path tmp;
 
-    /** The tiny model, made as a user makes it: {@code fullshard init-model --preset tiny}. */
     private Path tinyModel() {
-        Path dir = tmp.resolve("model");
-        assertThat(dev.fullshard.cli.FullshardCommand.commandLine().setOut(new java.io.PrintWriter(new java.io.StringWriter(), true))
-                .execute("init-model", "--preset", "tiny", "--seed", "0", "--out", dir.toString())).isZero();
-        return dir;
-    }
-
-    private static Path exampleData() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
-        assertThat(dir).isNotNull();
-        return dir.resolve("examples/tiny/data");
+        return TinyFixtures.tinyModel(tmp.resolve("model"));
     }
 
     private Path config(Path model, String name, int steps) throws IOException {
-        Path data = exampleData();
+        Path data = TinyFixtures.exampleData();
         return Files.writeString(tmp.resolve(name + ".yaml"), """
                 model:
                   path: %s

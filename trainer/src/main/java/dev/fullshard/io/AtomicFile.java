@@ -16,7 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * old file or the complete new one, never a partial one; {@link #close()} without a commit deletes
  * the temporary file.
  */
-final class AtomicFile implements AutoCloseable {
+public final class AtomicFile implements AutoCloseable {
     private final Path target;
     private final Path temporary;
     private final FileChannel channel;
@@ -38,7 +38,7 @@ final class AtomicFile implements AutoCloseable {
     }
 
     /** Writes {@code bytes} to {@code target} atomically. */
-    static void write(Path target, byte[] bytes) throws IOException {
+    public static void write(Path target, byte[] bytes) throws IOException {
         try (AtomicFile file = create(target)) {
             file.write(ByteBuffer.wrap(bytes));
             file.commit();
@@ -66,7 +66,7 @@ final class AtomicFile implements AutoCloseable {
      * Makes a rename in {@code dir} durable. Best effort: Linux allows fsync on a directory, other
      * systems may not, and the rename has already happened either way.
      */
-    static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | UnsupportedOperationException ignored) {

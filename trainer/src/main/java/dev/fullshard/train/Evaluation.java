@@ -15,26 +15,52 @@ public final class Evaluation {
         }
     }
 
+    /** A rank's share of an evaluation: the sum of its token losses and how many target tokens it counted. */
+    public record Sum(double sum, long tokens) {
+    }
+
     private Evaluation() {
     }
 
-    /** One pass over epoch 0 of {@code data} (give it unshuffled data); the model's label smoothing applies. */
-    public static Result run(CausalLm lm, TrainingData data) {
+    /**
+     * Rank {@code rank} of {@code ranks}' share of one pass over epoch 0: the micro-batches with index
+     * ≡ rank (mod ranks). With {@code lockstep}, every rank runs the same number of forwards (those
+     * that run out repeat the first micro-batch and discard it), as sharded weights need every rank at
+     * each unit's all-gather.
+     */
+    public static Sum share(CausalLm lm, TrainingData data, int rank, int ranks, boolean lockstep) {
         double sum = 0;
         long tokens = 0;
+        int index = 0, mine = 0;
         DataPosition at = DataPosition.START;
         while (at.epoch() == 0) {
             try (TensorScope ignored = TensorScope.open()) {
                 MicroBatch mb = data.microBatch(at);
-                if (mb.targetTokens() > 0) {
+                if (index++ % ranks == rank && (lockstep || mb.targetTokens() > 0)) {
+                    mine++;
                     CausalLm.Loss l = lm.loss(mb.tokensTensor(), mb.targetsTensor());
-                    sum += l.sum();
-                    tokens += l.tokens();
+                    if (l.tokens() > 0) {
+                        sum += l.sum();
+                        tokens += l.tokens();
+                    }
                 }
                 at = mb.next();
             }
         }
-        if (tokens == 0) throw new IllegalArgumentException("the evaluation data has no target tokens");
-        return new Result(sum / tokens, tokens);
+        int rounds = (index + ranks - 1) / ranks;
+        for (int extra = mine; lockstep && extra < rounds; extra++) {
+            try (TensorScope ignored = TensorScope.open()) {
+                MicroBatch mb = data.microBatch(DataPosition.START);
+                lm.loss(mb.tokensTensor(), mb.targetsTensor());
+            }
+        }
+        return new Sum(sum, tokens);
+    }
+
+    /** One pass over epoch 0 of {@code data} (give it unshuffled data); the model's label smoothing applies. */
+    public static Result run(CausalLm lm, TrainingData data) {
+        Sum s = share(lm, data, 0, 1, false);
+        if (s.tokens() == 0) throw new IllegalArgumentException("the evaluation data has no target tokens");
+        return new Result(s.sum() / s.tokens(), s.tokens());
     }
 }

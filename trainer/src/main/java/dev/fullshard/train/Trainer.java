@@ -11,18 +11,21 @@ import dev.fullshard.dist.Communicator;
 import dev.fullshard.dist.ProgressBeacon;
 import dev.fullshard.dist.Communicators;
 import dev.fullshard.io.CheckpointWriter;
-import dev.fullshard.io.HfModel;
+import dev.fullshard.io.CheckpointReader;
+import dev.fullshard.io.HfConfig;
+import dev.fullshard.io.WeightNames;
 import dev.fullshard.io.WritableTensor;
 import dev.fullshard.model.CausalLm;
 import dev.fullshard.model.ModelConfig;
-import dev.fullshard.model.Parameters;
 import dev.fullshard.optim.AdamW;
 import dev.fullshard.optim.GradientClipping;
 import dev.fullshard.optim.LossScaler;
 import dev.fullshard.optim.LrSchedule;
+import dev.fullshard.shard.ParameterSource;
+import dev.fullshard.shard.ShardLayout;
+import dev.fullshard.shard.ShardedModel;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -63,7 +66,6 @@ public final class Trainer {
     public record Result(long steps, double lastLoss, double evalLoss, Path checkpoint, Path export, String stoppedBy) {
     }
 
-    private static final String SCALER_PREFIX = "loss_scaler.";
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "tokenizer.model", "generation_config.json");
 
@@ -248,11 +250,16 @@ public final class Trainer {
         }
     }
 
-    /** One step's outcome; {@code skipped} says why the optimizer did not run (null when it did). */
-    private record StepResult(double loss, double lr, double gradNorm, long tokens, long positions, String skipped, DataPosition next) {
+    /**
+     * One step's outcome; {@code skipped} says why the optimizer did not run (null when it did). The time
+     * split: communication is the time spent waiting for collectives (what overlap did not hide),
+     * optimizer is clipping plus AdamW; the rest of the step is compute.
+     */
+    private record StepResult(double loss, double lr, double gradNorm, long tokens, long positions, String skipped, DataPosition next,
+                              double communicationSeconds, double optimizerSeconds, long activationBytes) {
     }
 
-    private StepResult step(TrainingData data, DataPosition at, CausalLm lm, Parameters grads, AdamW optimizer, LossScaler scaler,
+    private StepResult step(TrainingData data, DataPosition at, CausalLm lm, ShardedModel model, AdamW optimizer, LossScaler scaler,
                             double lr) {
         TrainConfig.Training t = config.training();
         // Every rank takes the same micro-batches from the (identical) data stream and computes its share.
@@ -260,48 +267,79 @@ public final class Trainer {
         long tokens = batches.stream().mapToLong(MicroBatch::targetTokens).sum();
         long positions = batches.stream().mapToLong(mb -> (long) mb.batchSize() * mb.seqLen()).sum();
         DataPosition next = batches.getLast().next();
-        if (tokens == 0) return new StepResult(Double.NaN, lr, 0, 0, positions, "no target tokens in the batch", next);
-        grads.zero();
+        if (tokens == 0) return new StepResult(Double.NaN, lr, 0, 0, positions, "no target tokens in the batch", next, 0, 0, 0);
+        model.zeroGradients();
+        model.resetCommunicationTime();
         double scale = scaler == null ? 1.0 : scaler.scale();
         double lossSum = 0;
-        for (int i = comm.rank(); i < batches.size(); i += comm.size()) {
-            MicroBatch mb = batches.get(i);
+        long activations = 0;
+        List<MicroBatch> mine = new ArrayList<>();
+        for (int i = comm.rank(); i < batches.size(); i += comm.size()) mine.add(batches.get(i));
+        for (int k = 0; k < mine.size(); k++) {
+            MicroBatch mb = mine.get(k);
+            model.beginMicroBatch(k == mine.size() - 1);
             try (TensorScope ignored = TensorScope.open()) {
                 // Σℓ·scale / tokens: each micro-batch's share of the whole accumulated batch's mean, scaled for fp16.
-                lossSum += lm.forwardBackward(mb.tokensTensor(), mb.targetsTensor(), grads, tokens / scale).sum();
+                CausalLm.Loss l = lm.forwardBackward(mb.tokensTensor(), mb.targetsTensor(), tokens / scale);
+                lossSum += l.sum();
+                activations = Math.max(activations, l.activationBytes());
             }
         }
-        if (comm.size() > 1) {
-            double[] sum = {lossSum};
-            comm.allReduceSum(sum);
-            lossSum = sum[0];
-            for (Tensor g : grads.asMap().values()) comm.allReduceSum(g);
-        }
-        double loss = lossSum / tokens;
+        if (mine.isEmpty()) model.contributeNoGradients();
+        model.finishGradients();
+        long collectivesStart = System.nanoTime();
+        double[] sum = {lossSum};
+        comm.allReduceSum(sum);
+        double loss = sum[0] / tokens;
+        Map<String, Tensor> grads = model.gradientPieces();
         if (scaler != null) {
-            boolean overflow = scaler.unscaleAndCheck(grads.asMap());
+            // Each rank checks its own shard; a step is skipped everywhere when any shard overflowed.
+            boolean overflow = anyRank(scaler.unscaleAndCheck(grads));
             scaler.update(overflow);
-            if (overflow) return new StepResult(loss, lr, Double.NaN, tokens, positions, "inf/NaN in the fp16 gradients", next);
+            if (overflow) {
+                return new StepResult(loss, lr, Double.NaN, tokens, positions, "inf/NaN in the fp16 gradients", next,
+                        communicationSeconds(model, collectivesStart), 0, activations);
+            }
         }
-        double norm = t.maxGradNorm() > 0 ? GradientClipping.clipGlobalNorm(grads.asMap(), t.maxGradNorm())
-                : GradientClipping.globalNorm(grads.asMap());
-        if (!Double.isFinite(norm)) return new StepResult(loss, lr, norm, tokens, positions, "non-finite gradient norm", next);
-        optimizer.step(grads.asMap(), lr);
-        return new StepResult(loss, lr, norm, tokens, positions, null, next);
+        double[] squares = {GradientClipping.sumOfSquares(grads)};
+        comm.allReduceSum(squares);
+        double norm = Math.sqrt(squares[0]);
+        double communication = communicationSeconds(model, collectivesStart);
+        if (!Double.isFinite(norm)) {
+            return new StepResult(loss, lr, norm, tokens, positions, "non-finite gradient norm", next, communication, 0, activations);
+        }
+        long optimizerStart = System.nanoTime();
+        if (t.maxGradNorm() > 0) GradientClipping.clip(grads, norm, t.maxGradNorm());
+        optimizer.step(grads, lr);
+        return new StepResult(loss, lr, norm, tokens, positions, null, next, communication, (System.nanoTime() - optimizerStart) / 1e9,
+                activations);
     }
 
-    /** Rank 0 evaluates (the weights are the same everywhere); the others wait and get its loss. */
-    private double evaluate(CausalLm lm, TrainingData data, MetricsLog metrics, long step, Progress progress) {
-        double[] loss = {Double.NaN};
-        if (comm.isMain()) {
-            Evaluation.Result r = Evaluation.run(lm, data);
-            metrics.eval(step, r.loss(), r.tokens());
-            progress.message(String.format(Locale.ROOT, "eval: step %d loss %.4f perplexity %.2f (%d tokens)", step, r.loss(), r.perplexity(),
-                    r.tokens()));
-            loss[0] = r.loss();
-        }
-        comm.broadcast(loss, 0);
-        return loss[0];
+    /** The collectives' exposed time: the model's waits, plus the small all-reduces since {@code since}. */
+    private static double communicationSeconds(ShardedModel model, long since) {
+        return (model.exposedCommunicationNanos() + System.nanoTime() - since) / 1e9;
+    }
+
+    private boolean anyRank(boolean mine) {
+        long[] flag = {mine ? 1 : 0};
+        comm.allReduceSum(flag);
+        return flag[0] > 0;
+    }
+
+    /**
+     * Every rank evaluates its share of the batches (sharded weights must be gathered by all ranks
+     * together, so they run in lockstep); the sums are added up over the ranks.
+     */
+    private double evaluate(CausalLm lm, ShardedModel model, TrainingData data, MetricsLog metrics, long step, Progress progress) {
+        Evaluation.Sum mine = Evaluation.share(lm, data, comm.rank(), comm.size(), !model.replicated());
+        double[] sums = {mine.sum(), mine.tokens()};
+        comm.allReduceSum(sums);
+        if (sums[1] == 0) throw new IllegalArgumentException("the evaluation data has no target tokens");
+        Evaluation.Result r = new Evaluation.Result(sums[0] / sums[1], (long) sums[1]);
+        metrics.eval(step, r.loss(), r.tokens());
+        progress.message(String.format(Locale.ROOT, "eval: step %d loss %.4f perplexity %.2f (%d tokens)", step, r.loss(), r.perplexity(),
+                r.tokens()));
+        return r.loss();
     }
 
     /** True when a signal reached any rank: all ranks then stop after the same step. */
@@ -326,54 +364,81 @@ public final class Trainer {
         }
     }
 
-    private TrainerState resume(CheckpointStore store, Parameters params, AdamW optimizer, LossScaler scaler) throws IOException {
+    private TrainerState resume(CheckpointStore store, ShardedModel model, AdamW optimizer, LossScaler scaler) throws IOException {
         Optional<Path> from = switch (config.resume()) {
             case TrainConfig.Resume.Auto a -> store.newest();
             case TrainConfig.Resume.None n -> Optional.empty();
             case TrainConfig.Resume.From f -> Optional.of(f.checkpoint());
         };
         if (from.isEmpty()) return TrainerState.start();
-        try (TensorScope ignored = TensorScope.open()) {
-            CheckpointStore.Loaded loaded = CheckpointStore.load(from.get());
-            for (var e : params.asMap().entrySet()) {
-                Tensor saved = loaded.model().get(e.getKey());
-                if (saved == null) throw new IOException("checkpoint " + from.get() + " has no weight " + e.getKey());
-                Ops.copyInto(e.getValue(), saved);
-            }
-            Map<String, Tensor> optimizerState = new LinkedHashMap<>(), scalerState = new LinkedHashMap<>();
-            loaded.optimizer().forEach((k, v) -> (k.startsWith(SCALER_PREFIX) ? scalerState : optimizerState)
-                    .put(k.startsWith(SCALER_PREFIX) ? k.substring(SCALER_PREFIX.length()) : k, v));
-            optimizer.load(optimizerState);
-            if (scaler != null && !scalerState.isEmpty()) scaler.load(scalerState);
-            out.println("train: resuming from " + from.get());
-            resumedFrom = from.get();
-            return loaded.state();
-        }
+        TrainerState state = TrainingCheckpoint.load(from.get(), model, optimizer, scaler);
+        out.println("train: resuming from " + from.get());
+        resumedFrom = from.get();
+        return state;
     }
 
-    private Path save(CheckpointStore store, Parameters params, AdamW optimizer, LossScaler scaler, TrainerState state, Progress progress)
+    private Path save(CheckpointStore store, ShardedModel model, AdamW optimizer, LossScaler scaler, TrainerState state, Progress progress)
             throws IOException {
-        Map<String, Tensor> optimizerState = new LinkedHashMap<>(optimizer.state());
-        if (scaler != null) scaler.state().forEach((k, v) -> optimizerState.put(SCALER_PREFIX + k, v));
-        Path saved = comm.isMain() ? store.save(params.asMap(), optimizerState, state, config.logging().saveTotalLimit()) : null;
-        if (comm.isMain()) progress.message("checkpoint: " + saved);
-        comm.barrier(); // the checkpoint is complete before any rank goes on (or exits)
+        Path saved = TrainingCheckpoint.save(comm, store, model, optimizer, scaler, state, config.logging().saveTotalLimit());
+        progress.message("checkpoint: " + saved);
         return saved;
     }
 
-    /** A Hugging Face directory with the weights in the compute dtype (fp32 when training in fp32) and the tokenizer files. */
-    private static Path export(Path dir, ModelConfig modelConfig, Parameters params, DType compute, Path modelDir) throws IOException {
+    /**
+     * A Hugging Face directory with the weights in the compute dtype (fp32 when training in fp32) and the
+     * tokenizer files, written by rank 0 as the ranks gather the full weights one unit at a time.
+     */
+    private void export(Path dir, ShardedModel model, DType compute, Path modelDir) throws IOException {
         DType dtype = compute == DType.F16 || compute == DType.BF16 ? compute : DType.F32;
+        if (!comm.isMain()) {
+            // The writer on rank 0 asks for the units in order; join each unit's all-gather.
+            for (ShardLayout.Unit u : model.layout().units()) model.gatherFull(u.index()).close();
+            comm.barrier();
+            return;
+        }
+        UnitCursor cursor = new UnitCursor(model);
         List<WritableTensor> tensors = new ArrayList<>();
-        params.asMap().forEach((name, t) -> tensors.add(new WritableTensor(name, dtype, t.shape(), () -> t.to(dtype))));
-        if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
-        CheckpointWriter.write(dir, modelConfig, tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
-            for (String name : TOKENIZER_FILES) {
-                Path source = modelDir.resolve(name);
-                if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        for (ShardLayout.Unit u : model.layout().units()) {
+            for (ShardLayout.Param p : u.params()) {
+                tensors.add(new WritableTensor(p.name(), dtype, p.shape(), () -> cursor.weight(u.index(), p.name()).to(dtype)));
             }
-        });
-        return dir;
+        }
+        if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
+        try (cursor) {
+            CheckpointWriter.write(dir, model.config(), tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
+                for (String name : TOKENIZER_FILES) {
+                    Path source = modelDir.resolve(name);
+                    if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
+            });
+        }
+        comm.barrier();
+    }
+
+    /** The unit being exported: gathered when the writer first asks for one of its weights, freed when it moves on. */
+    private static final class UnitCursor implements AutoCloseable {
+        private final ShardedModel model;
+        private ShardedModel.FullUnit current;
+        private int unit = -1;
+
+        UnitCursor(ShardedModel model) {
+            this.model = model;
+        }
+
+        Tensor weight(int unit, String name) {
+            if (unit != this.unit) {
+                close();
+                current = model.gatherFull(unit);
+                this.unit = unit;
+            }
+            return current.weights().get(name);
+        }
+
+        @Override
+        public void close() {
+            if (current != null) current.close();
+            current = null;
+        }
     }
 
     private DataOptions dataOptions() {

@@ -1,5 +1,8 @@
 package dev.fullshard.train;
 
+import dev.fullshard.io.SafetensorsFile;
+import dev.fullshard.io.SafetensorsWriter;
+import dev.fullshard.io.WritableTensor;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.NoLeakedTensors;
@@ -27,19 +30,42 @@ class CheckpointStoreTest {
     @TempDir
     Path out;
 
+    /** What one rank does: the files into the hidden folder, then publish; abandon on failure. */
+    private static Path save(CheckpointStore store, Map<String, Tensor> model, Map<String, Tensor> optimizer, TrainerState state, int keep)
+            throws Exception {
+        Path temporary = store.begin(state.step());
+        try {
+            SafetensorsWriter.write(temporary.resolve("model.safetensors"), writable(model));
+            SafetensorsWriter.write(temporary.resolve("optimizer.safetensors"), writable(optimizer));
+        } catch (Exception e) {
+            store.abandon(temporary);
+            throw e;
+        }
+        return store.publish(temporary, state, keep);
+    }
+
+    private static List<WritableTensor> writable(Map<String, Tensor> tensors) {
+        List<WritableTensor> out = new ArrayList<>();
+        tensors.forEach((name, t) -> out.add(WritableTensor.of(name, t)));
+        return out;
+    }
+
     @Test
     void savesLoadsAndKeepsOnlyTheNewest() throws Exception {
         CheckpointStore store = new CheckpointStore(out);
         try (TensorScope ignored = TensorScope.open()) {
             Tensor w = Tensor.randn(1, DType.F32, Device.CPU, 3, 4), m = Tensor.randn(2, DType.F32, Device.CPU, 3, 4);
             for (long step = 10; step <= 40; step += 10) {
-                store.save(Map.of("w", w), Map.of("exp_avg.w", m), new TrainerState(step, 1, 7, 100, 0, 1.0, 0, 0.5), 2);
+                save(store, Map.of("w", w), Map.of("exp_avg.w", m), new TrainerState(step, 1, 7, 100, 0, 1.0, 0, 0.5), 2);
             }
             assertThat(store.checkpoints()).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-30", "checkpoint-40");
-            CheckpointStore.Loaded loaded = CheckpointStore.load(store.newest().orElseThrow());
-            assertThat(loaded.state()).isEqualTo(new TrainerState(40, 1, 7, 100, 0, 1.0, 0, 0.5));
-            assertThat(loaded.model().get("w").toFloatArray()).isEqualTo(w.toFloatArray());
-            assertThat(loaded.optimizer().get("exp_avg.w").toFloatArray()).isEqualTo(m.toFloatArray());
+            Path newest = store.newest().orElseThrow();
+            assertThat(CheckpointStore.state(newest)).isEqualTo(new TrainerState(40, 1, 7, 100, 0, 1.0, 0, 0.5));
+            try (SafetensorsFile model = SafetensorsFile.open(newest.resolve("model.safetensors"));
+                 SafetensorsFile optimizer = SafetensorsFile.open(newest.resolve("optimizer.safetensors"))) {
+                assertThat(model.tensor("w").toFloatArray()).isEqualTo(w.toFloatArray());
+                assertThat(optimizer.tensor("exp_avg.w").toFloatArray()).isEqualTo(m.toFloatArray());
+            }
         }
         try (Stream<Path> files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp-"));
@@ -51,10 +77,10 @@ class CheckpointStoreTest {
         CheckpointStore store = new CheckpointStore(out);
         try (TensorScope ignored = TensorScope.open()) {
             Tensor w = Tensor.zeros(DType.F32, Device.CPU, 2);
-            store.save(Map.of("w", w), Map.of(), new TrainerState(5, 0, 0, 0, 0, 1, 0, 1), 0);
+            save(store, Map.of("w", w), Map.of(), new TrainerState(5, 0, 0, 0, 0, 1, 0, 1), 0);
             Tensor closed = Tensor.zeros(DType.F32, Device.CPU, 2);
             closed.close();
-            assertThatThrownBy(() -> store.save(Map.of("w", closed), Map.of(), new TrainerState(6, 0, 0, 0, 0, 1, 0, 1), 0));
+            assertThatThrownBy(() -> save(store, Map.of("w", closed), Map.of(), new TrainerState(6, 0, 0, 0, 0, 1, 0, 1), 0));
         }
         assertThat(store.checkpoints()).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-5");
         try (Stream<Path> files = Files.list(out)) {

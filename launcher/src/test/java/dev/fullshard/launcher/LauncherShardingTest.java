@@ -1,0 +1,216 @@
+package dev.fullshard.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fullshard.io.HfConfig;
+import dev.fullshard.io.SafetensorsFile;
+import dev.fullshard.model.ModelConfig;
+import dev.fullshard.shard.CheckpointShards;
+import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * FSDP through the launcher's real ranks: sharding is only a different way to compute the same step.
+ * World 1, 2 and 4 train the tiny model for 10 steps (fp32, micro-batch 2 × accumulation 4, clipping
+ * at 1.0) under full_shard, shard_grad_op and no_shard, and must give the same losses, gradient norms
+ * and final fp32 master weights; prefetch on and off must give bit-identical runs; a sharded
+ * checkpoint written by 4 ranks must resume on 2 and continue as the unbroken run; and a rank's
+ * weights + AdamW state under full_shard must be a quarter of the model's (plus padding).
+ */
+class LauncherShardingTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int STEPS = 10;
+
+    @TempDir
+    Path tmp;
+
+    private Path config(Path model, String name, String sharding, String... extra) throws IOException {
+        Path data = TinyFixtures.exampleData();
+        String yaml = """
+                model:
+                  path: %s
+                mixed_precision: fp32
+                data:
+                  train_files: [%s]
+                  eval_files: [%s]
+                  max_seq_len: 64
+                training:
+                  max_steps: %d
+                  micro_batch_size: 2
+                  gradient_accumulation_steps: 4
+                  max_grad_norm: 1.0
+                optimizer:
+                  lr: 3.0e-3
+                  weight_decay: 0.01
+                scheduler:
+                  warmup_steps: 2
+                distributed:
+                  sharding: %s
+                logging:
+                  save_steps: 5
+                  output_dir: %s
+                """.formatted(model, data.resolve("train.jsonl"), data.resolve("eval.jsonl"), STEPS, sharding, tmp.resolve(name + "-out"));
+        Path file = Files.writeString(tmp.resolve(name + ".yaml"), yaml);
+        for (String e : extra) Files.writeString(file, e + "\n", java.nio.file.StandardOpenOption.APPEND);
+        return file;
+    }
+
+    /** Runs the launcher to completion; returns the run's output folder. */
+    private Path launch(Path yaml, int nproc, String... overrides) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
+                "--standalone", "--nproc", Integer.toString(nproc), "--log-dir", tmp.resolve("logs").toString(), yaml.toString()));
+        command.addAll(List.of(overrides));
+        Path log = tmp.resolve(yaml.getFileName() + "-" + nproc + ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("FULLSHARD_NUM_THREADS", "1");
+        Process p = pb.start();
+        assertThat(p.waitFor(8, TimeUnit.MINUTES)).as("launcher finished").isTrue();
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(output).isZero();
+        String name = yaml.getFileName().toString().replace(".yaml", "");
+        return tmp.resolve(name + "-out");
+    }
+
+    private static List<JsonNode> metrics(Path out, String type) throws IOException {
+        List<JsonNode> found = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("type").asText().equals(type)) found.add(n);
+        }
+        return found;
+    }
+
+    /** The full fp32 master weights of a checkpoint, whatever world size wrote it. */
+    private Map<String, float[]> weights(Path checkpoint, ModelConfig config) throws IOException {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        try (TensorScope ignored = TensorScope.open(); CheckpointShards files = CheckpointShards.open(checkpoint, config);
+             SafetensorsFile reference = SafetensorsFile.open(tmp.resolve("tiny-model/model.safetensors"))) {
+            for (var e : reference.entries()) {
+                long numel = 1;
+                for (long s : e.shape()) numel *= s;
+                Tensor full = Tensor.empty(DType.F32, Device.CPU, numel);
+                files.source("").read(e.name(), 0, numel, full);
+                out.put(e.name(), full.toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    private void assertSameRun(Path reference, Path other, String what, ModelConfig config) throws IOException {
+        List<JsonNode> a = metrics(reference, "train"), b = metrics(other, "train");
+        assertThat(b).as(what + ": one metrics line per step").hasSize(a.size());
+        for (int i = 0; i < a.size(); i++) {
+            double la = a.get(i).get("loss").asDouble(), lb = b.get(i).get("loss").asDouble();
+            double ga = a.get(i).get("grad_norm").asDouble(), gb = b.get(i).get("grad_norm").asDouble();
+            assertThat(lb).as("%s: loss at step %d", what, i + 1).isCloseTo(la, within(2e-5 * Math.abs(la)));
+            assertThat(gb).as("%s: grad norm at step %d", what, i + 1).isCloseTo(ga, within(1e-4 * Math.abs(ga)));
+        }
+        double ea = metrics(reference, "eval").getLast().get("eval_loss").asDouble(), eb = metrics(other, "eval").getLast().get("eval_loss").asDouble();
+        assertThat(eb).as(what + ": final eval loss").isCloseTo(ea, within(2e-5 * Math.abs(ea)));
+        Map<String, float[]> wa = weights(reference.resolve("checkpoint-" + STEPS), config), wb = weights(other.resolve("checkpoint-" + STEPS), config);
+        double worst = 0;
+        for (var e : wa.entrySet()) {
+            float[] x = e.getValue(), y = wb.get(e.getKey());
+            for (int i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        }
+        // AdamW moves every weight by about lr per step whatever the gradient's size, so float rounding in
+        // the gradient sums can shift a weight by a small fraction of lr; a real error moves whole tensors.
+        assertThat(worst).as(what + ": largest final weight difference").isLessThan(3e-4);
+        System.out.printf("%s: losses within %.1e, largest weight difference %.2e%n", what, maxLossDifference(a, b), worst);
+    }
+
+    private static double maxLossDifference(List<JsonNode> a, List<JsonNode> b) {
+        double worst = 0;
+        for (int i = 0; i < a.size(); i++) worst = Math.max(worst, Math.abs(a.get(i).get("loss").asDouble() - b.get(i).get("loss").asDouble()));
+        return worst;
+    }
+
+    @Test
+    void everyShardingModeAtWorldOneTwoAndFourTrainsAlike() throws Exception {
+        Path model = TinyFixtures.tinyModel(tmp.resolve("tiny-model"));
+        ModelConfig config = HfConfig.read(model);
+        Path reference = launch(config(model, "world1", "full_shard"), 1);
+        assertThat(metrics(reference, "train").stream().anyMatch(n -> n.get("grad_norm").asDouble() > 1.0))
+                .as("clipping at 1.0 is active in some step").isTrue();
+
+        Path fullShard4 = null;
+        for (String mode : List.of("full_shard", "shard_grad_op", "no_shard")) {
+            for (int world : new int[]{2, 4}) {
+                Path out = launch(config(model, mode + "-world" + world, mode), world);
+                assertSameRun(reference, out, mode + " at world " + world, config);
+                if (mode.equals("full_shard") && world == 4) fullShard4 = out;
+            }
+        }
+        assertThat(CheckpointShards.shardsOf(fullShard4.resolve("checkpoint-" + STEPS))).isEqualTo(4);
+
+        // Prefetch only changes when the all-gathers are issued, never what they deliver.
+        Path noPrefetch = launch(config(model, "no-prefetch", "full_shard"), 2, "distributed.prefetch=false");
+        Path prefetch = tmp.resolve("full_shard-world2-out");
+        List<JsonNode> on = metrics(prefetch, "train"), off = metrics(noPrefetch, "train");
+        for (int i = 0; i < STEPS; i++) {
+            assertThat(off.get(i).get("loss").asDouble()).as("loss at step %d, prefetch off", i + 1).isEqualTo(on.get(i).get("loss").asDouble());
+            assertThat(off.get(i).get("grad_norm").asDouble()).isEqualTo(on.get(i).get("grad_norm").asDouble());
+        }
+
+        // Resharding: world 4's checkpoint-5 resumed by 2 ranks continues as the unbroken world-4 run.
+        Path resumedOut = tmp.resolve("resharded-out");
+        Files.createDirectories(resumedOut);
+        copyTree(fullShard4.resolve("checkpoint-5"), resumedOut.resolve("checkpoint-5"));
+        launch(config(model, "resharded", "full_shard"), 2);
+        List<JsonNode> unbroken = metrics(fullShard4, "train"), resumed = metrics(resumedOut, "train");
+        assertThat(resumed).hasSize(STEPS - 5);
+        for (int i = 0; i < STEPS - 5; i++) {
+            assertThat(resumed.get(i).get("step").asLong()).isEqualTo(6 + i);
+            double l4 = unbroken.get(5 + i).get("loss").asDouble(), l2 = resumed.get(i).get("loss").asDouble();
+            assertThat(l2).as("loss at step %d after resharding 4 -> 2", 6 + i).isCloseTo(l4, within(2e-5 * Math.abs(l4)));
+        }
+
+        // Memory: a full_shard rank holds a quarter of the weights and of the AdamW moments, plus padding.
+        long total = 0;
+        try (SafetensorsFile f = SafetensorsFile.open(model.resolve("model.safetensors"))) {
+            for (var e : f.entries()) {
+                long n = 1;
+                for (long s : e.shape()) n *= s;
+                total += n;
+            }
+        }
+        int units = config.numLayers() + 2;
+        JsonNode memory = metrics(fullShard4, "memory").getFirst().get("ranks");
+        assertThat(memory).hasSize(4);
+        for (JsonNode rank : memory) {
+            long held = rank.get("parameters").asLong() + rank.get("optimizer").asLong();
+            long quarter = 3 * 4 * total / 4;                            // fp32 weights + two fp32 moments, ÷ 4
+            assertThat(held).as("parameter + optimizer bytes of a rank").isBetween(quarter - 3 * 4 * units * 3L, quarter + 3 * 4 * units * 3L + 8);
+            System.out.printf("full_shard world 4: a rank holds %d bytes of weights + AdamW state; whole model %d; ratio %.4f%n",
+                    held, 3 * 4 * total, held / (3.0 * 4 * total));
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+    }
+}
