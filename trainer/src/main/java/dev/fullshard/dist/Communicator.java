@@ -8,6 +8,15 @@ import dev.fullshard.tensor.Tensor;
  * have joined it. Tensors must be contiguous CPU tensors; they are changed in place.
  */
 public interface Communicator extends AutoCloseable {
+    /** A collective in flight. */
+    interface Pending {
+        /**
+         * Returns when the collective has completed on this rank; rethrows its failure (as an
+         * IllegalStateException naming the collective, with the MPI error text). Idempotent.
+         */
+        void await();
+    }
+
     /** This process's rank, 0 ≤ rank &lt; size. */
     int rank();
 
