@@ -18,8 +18,9 @@ import dev.fullshard.tensor.Tensor;
  *       {@code await()} (some collectives finish their work, e.g. a bf16 conversion, in it, on the
  *       caller's thread).</li>
  *   <li>Tensors are contiguous CPU tensors; results are written in place. Argument errors (shape, dtype,
- *       device, contiguity) are thrown at once by the call that issues the collective, as an
- *       {@link IllegalArgumentException} naming the collective and the tensors, at any world size.</li>
+ *       device, contiguity) are thrown at once by the call that issues the collective, not by
+ *       {@code await()}, as an {@link IllegalArgumentException} naming the collective and the tensors;
+ *       all-gather and reduce-scatter check their arguments at world size 1 too.</li>
  * </ul>
  */
 public interface Communicator extends AutoCloseable {
