@@ -3,11 +3,36 @@ package dev.fullshard.dist;
 import dev.fullshard.tensor.Tensor;
 
 /**
- * The ranks of one training run and the collectives the trainer needs. Every rank must call the
- * collectives in the same order with buffers of the same size; a collective returns when all ranks
- * have joined it. Tensors must be contiguous CPU tensors; they are changed in place.
+ * The ranks of one training run and the collectives the trainer needs.
+ *
+ * <p>The contract:
+ * <ul>
+ *   <li>Every rank issues the same sequence of collectives (blocking and asynchronous alike), with
+ *       tensors of the same sizes and dtypes.</li>
+ *   <li>Collectives complete in the order they were issued: a blocking collective returns after every
+ *       asynchronous one issued before it has completed, and awaiting a later {@link Pending} also waits
+ *       for the earlier ones to complete (their own {@code await()} is still needed, see below).</li>
+ *   <li>An asynchronous ({@code …Async}) collective returns a {@link Pending} at once. Until its
+ *       {@link Pending#await()} has returned, the caller keeps the tensors open and neither reads nor
+ *       writes them (the collective reads and writes their memory meanwhile), and must call
+ *       {@code await()} (some collectives finish their work, e.g. a bf16 conversion, in it, on the
+ *       caller's thread).</li>
+ *   <li>Tensors are contiguous CPU tensors; results are written in place. Argument errors (shape, dtype,
+ *       device, contiguity) are thrown at once by the call that issues the collective, not by
+ *       {@code await()}, as an {@link IllegalArgumentException} naming the collective and the tensors;
+ *       all-gather and reduce-scatter check their arguments at world size 1 too.</li>
+ * </ul>
  */
 public interface Communicator extends AutoCloseable {
+    /** A collective in flight. */
+    interface Pending {
+        /**
+         * Returns when the collective has completed on this rank; rethrows its failure (as an
+         * IllegalStateException naming the collective, with the MPI error text). Idempotent.
+         */
+        void await();
+    }
+
     /** This process's rank, 0 ≤ rank &lt; size. */
     int rank();
 
@@ -20,7 +45,38 @@ public interface Communicator extends AutoCloseable {
     }
 
     /** Sums {@code t} over all ranks, in place: f32, f64 and i64 directly; bf16 and f16 through an f32 copy. */
-    void allReduceSum(Tensor t);
+    default void allReduceSum(Tensor t) {
+        allReduceSumAsync(t).await();
+    }
+
+    /** {@link #allReduceSum(Tensor)}, asynchronously. */
+    Pending allReduceSumAsync(Tensor t);
+
+    /**
+     * {@code full} = the ranks' shards concatenated in rank order. {@code shard} and {@code full}: contiguous
+     * CPU tensors of the same dtype (any dtype: bytes are copied), {@code full.numel == size * shard.numel}.
+     * {@code shard} may be {@code full}'s own slice at this rank (elements {@code [rank*n, (rank+1)*n)}),
+     * which gathers in place; otherwise the two must not share memory.
+     */
+    Pending allGatherAsync(Tensor shard, Tensor full);
+
+    /** {@link #allGatherAsync}, waiting for it. */
+    default void allGather(Tensor shard, Tensor full) {
+        allGatherAsync(shard, full).await();
+    }
+
+    /**
+     * {@code shard} = this rank's slice (elements {@code [rank*n, (rank+1)*n)}, {@code n = shard.numel}) of
+     * the element-wise sum over ranks of {@code full}. {@code full.numel == size * shard.numel}; same dtype;
+     * f32 and f64 directly, bf16 and f16 through f32 copies (MPICH has no bf16 and aborts on f16 sums).
+     * {@code full} is not changed and must not share memory with {@code shard}.
+     */
+    Pending reduceScatterSumAsync(Tensor full, Tensor shard);
+
+    /** {@link #reduceScatterSumAsync}, waiting for it. */
+    default void reduceScatterSum(Tensor full, Tensor shard) {
+        reduceScatterSumAsync(full, shard).await();
+    }
 
     /** Sums each element over all ranks, in place. */
     void allReduceSum(double[] values);

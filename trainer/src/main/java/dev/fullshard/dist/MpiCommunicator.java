@@ -3,58 +3,87 @@ package dev.fullshard.dist;
 import dev.fullshard.bindings.Mpi;
 import dev.fullshard.bindings.MpiLibrary;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
 
-import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * {@code MPI_COMM_WORLD} of MPICH, through FFM. Collectives run in place on the tensors' own memory
- * ({@link Tensor#dataSegment()}); bf16/f16 tensors are reduced as float32 (MPICH 4.0.2 has no bf16 type
- * and aborts on f16 reductions). Use it from one thread (MPI is initialised with MPI_THREAD_FUNNELED).
- * Counts above 2³¹−1 elements are split into several calls.
+ * {@code MPI_COMM_WORLD} of MPICH, through FFM.
+ *
+ * <p>Threads: every MPI call of the process (but {@link #abort}) runs on one daemon platform thread,
+ * {@value #THREAD_NAME}. It initialises MPI with {@code MPI_THREAD_FUNNELED} (only the thread that
+ * initialised MPI calls it) and then runs the collectives one at a time, in the order they were issued,
+ * with MPI's blocking calls. An {@code …Async} method checks its arguments, queues the collective and
+ * returns, so the caller computes while it runs; a blocking method queues and awaits. This is what makes
+ * the overlap real: MPICH without an asynchronous progress thread advances a non-blocking collective
+ * ({@code MPI_Iallgather}) only while some thread is inside MPI, so one started by the computing thread
+ * would mostly wait for its {@code MPI_Wait}.
+ *
+ * <p>Memory: collectives run on the tensors' own memory ({@link Tensor#dataSegment()}), read on the
+ * calling thread and handed to the MPI thread as plain segments; the MPI thread never touches a
+ * {@link Tensor}. bf16/f16 sums go through float32 copies in this communicator's own memory (MPICH 4.0.2
+ * has no bf16 type and aborts on f16 reductions), made by the {@code …Async} call and converted back by
+ * {@code await()}, both on the caller's thread. Sums of more than 2³¹−1 elements are split into several
+ * calls; an all-gather or reduce-scatter of more than 2³¹−1 elements per rank is refused.
  */
 public final class MpiCommunicator implements Communicator {
     private static final long MAX_COUNT = Integer.MAX_VALUE;
+    private static final String THREAD_NAME = "fullshard-mpi";
 
     private final int rank;
     private final int size;
-    private boolean closed;
+    private final CommThread mpi;
+    private volatile boolean closed;
 
-    private MpiCommunicator(int rank, int size) {
+    private MpiCommunicator(int rank, int size, CommThread mpi) {
         this.rank = rank;
         this.size = size;
+        this.mpi = mpi;
     }
 
     /**
-     * Initialises MPI (unless something already did) and returns the world. {@code expectedSize} is the
-     * size the environment announced (0: don't check). Throws a clear error when MPICH is missing.
+     * Starts the MPI thread, initialises MPI on it and returns the world. {@code expectedSize} is the
+     * size the environment announced (0: don't check). Throws a clear error when MPICH is missing, and
+     * when MPI is already initialised in this process (one communicator per process: MPI can be
+     * initialised once, and only its thread may call it).
      */
     public static MpiCommunicator init(int expectedSize) {
         MpiLibrary.require(Math.max(expectedSize, 2));
+        CommThread mpi = new CommThread(THREAD_NAME);
+        int[] world = new int[2];
+        try {
+            mpi.submit("MPI initialisation", () -> initialise(world)).await();
+        } catch (RuntimeException e) {
+            mpi.stop();
+            throw e;
+        }
+        if (expectedSize > 0 && world[1] != expectedSize) {
+            mpi.stop();
+            throw new IllegalStateException("the environment says world size " + expectedSize + " but MPI_COMM_WORLD has " + world[1]
+                    + " ranks (was the process started by mpiexec or the fullshard launcher?)");
+        }
+        return new MpiCommunicator(world[0], world[1], mpi);
+    }
+
+    /** On the MPI thread: MPI_Init_thread, then {@code world} ← {rank, size}. */
+    private static void initialise(int[] world) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment flag = arena.allocate(JAVA_INT);
-            Mpi.check(Mpi.MPI_Initialized(flag), "MPI_Initialized");
-            if (flag.get(JAVA_INT, 0) == 0) {
-                MemorySegment provided = arena.allocate(JAVA_INT);
-                Mpi.check(Mpi.MPI_Init_thread(MemorySegment.NULL, MemorySegment.NULL, Mpi.MPI_THREAD_FUNNELED, provided), "MPI_Init_thread");
-            }
             MemorySegment out = arena.allocate(JAVA_INT);
-            Mpi.check(Mpi.MPI_Comm_rank(Mpi.MPI_COMM_WORLD, out), "MPI_Comm_rank");
-            int rank = out.get(JAVA_INT, 0);
-            Mpi.check(Mpi.MPI_Comm_size(Mpi.MPI_COMM_WORLD, out), "MPI_Comm_size");
-            int size = out.get(JAVA_INT, 0);
-            if (expectedSize > 0 && size != expectedSize) {
-                throw new IllegalStateException("the environment says world size " + expectedSize + " but MPI_COMM_WORLD has " + size
-                        + " ranks (was the process started by mpiexec or the fullshard launcher?)");
+            Mpi.check(Mpi.MPI_Initialized(out), "MPI_Initialized");
+            if (out.get(JAVA_INT, 0) != 0) {
+                throw new IllegalStateException("MPI is already initialised in this process; an MpiCommunicator initialises it itself, "
+                        + "on its own thread, once per process");
             }
-            return new MpiCommunicator(rank, size);
+            Mpi.check(Mpi.MPI_Init_thread(MemorySegment.NULL, MemorySegment.NULL, Mpi.MPI_THREAD_FUNNELED, out), "MPI_Init_thread");
+            Mpi.check(Mpi.MPI_Comm_rank(Mpi.MPI_COMM_WORLD, out), "MPI_Comm_rank");
+            world[0] = out.get(JAVA_INT, 0);
+            Mpi.check(Mpi.MPI_Comm_size(Mpi.MPI_COMM_WORLD, out), "MPI_Comm_size");
+            world[1] = out.get(JAVA_INT, 0);
         }
     }
 
@@ -69,88 +98,145 @@ public final class MpiCommunicator implements Communicator {
     }
 
     @Override
-    public void allReduceSum(Tensor t) {
+    public Pending allReduceSumAsync(Tensor t) {
         checkOpen();
-        checkCpuContiguous(t, "allReduceSum");
-        switch (t.dtype()) {
-            case F32 -> allReduceInPlace(t.dataSegment(), t.numel(), Mpi.MPI_FLOAT, 4);
-            case F64 -> allReduceInPlace(t.dataSegment(), t.numel(), Mpi.MPI_DOUBLE, 8);
-            case I64 -> allReduceInPlace(t.dataSegment(), t.numel(), Mpi.MPI_LONG_LONG, 8);
+        CollectiveChecks.writableCpuContiguous("allReduceSum", t);
+        long n = t.numel();
+        return switch (t.dtype()) {
+            case F32 -> allReduce(t.dataSegment(), n, Mpi.MPI_FLOAT, 4);
+            case F64 -> allReduce(t.dataSegment(), n, Mpi.MPI_DOUBLE, 8);
+            case I64 -> allReduce(t.dataSegment(), n, Mpi.MPI_LONG_LONG, 8);
             case BF16, F16 -> {
-                try (Tensor f32 = t.to(DType.F32)) {
-                    allReduceInPlace(f32.dataSegment(), f32.numel(), Mpi.MPI_FLOAT, 4);
-                    Ops.copyInto(t, f32);
-                }
+                Arena buffers = Arena.ofShared();
+                MemorySegment f32 = f32Copy(t, buffers);
+                yield mpi.submit("allReduceSum", () -> allReduceInPlace(f32, n, Mpi.MPI_FLOAT, 4), () -> copyFromF32(f32, t), buffers);
             }
-            default -> throw new IllegalArgumentException("allReduceSum: dtype " + t.dtype() + " is not supported (f32, f64, i64, bf16, f16)");
-        }
+            default -> throw new IllegalArgumentException("allReduceSum: dtype " + t.dtype() + " is not supported (float32, float64, int64, "
+                    + "bfloat16, float16): " + t.describe());
+        };
+    }
+
+    private Pending allReduce(MemorySegment data, long n, int datatype, int elementBytes) {
+        return mpi.submit("allReduceSum", () -> allReduceInPlace(data, n, datatype, elementBytes));
     }
 
     @Override
     public void allReduceSum(double[] values) {
         checkOpen();
         if (values.length == 0) return;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocateFrom(JAVA_DOUBLE, values);
-            allReduceInPlace(buf, values.length, Mpi.MPI_DOUBLE, 8);
-            MemorySegment.copy(buf, JAVA_DOUBLE, 0, values, 0, values.length);
-        }
+        onNativeCopy("allReduceSum", MemorySegment.ofArray(values), buf -> allReduceInPlace(buf, values.length, Mpi.MPI_DOUBLE, 8));
     }
 
     @Override
     public void allReduceSum(long[] values) {
         checkOpen();
         if (values.length == 0) return;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocateFrom(JAVA_LONG, values);
-            allReduceInPlace(buf, values.length, Mpi.MPI_LONG_LONG, 8);
-            MemorySegment.copy(buf, JAVA_LONG, 0, values, 0, values.length);
-        }
+        onNativeCopy("allReduceSum", MemorySegment.ofArray(values), buf -> allReduceInPlace(buf, values.length, Mpi.MPI_LONG_LONG, 8));
+    }
+
+    @Override
+    public Pending allGatherAsync(Tensor shard, Tensor full) {
+        checkOpen();
+        boolean inPlace = CollectiveChecks.allGather(shard, full, rank, size);
+        int n = perRankCount("allGather", shard);
+        // The bytes are copied unchanged; the datatype only sets the unit of the count.
+        int datatype = switch (shard.dtype().byteSize()) {
+            case 1 -> Mpi.MPI_BYTE;
+            case 2 -> Mpi.MPI_UINT16_T;
+            case 4 -> Mpi.MPI_FLOAT;
+            case 8 -> Mpi.MPI_DOUBLE;
+            default -> throw new IllegalArgumentException("allGather: no MPI datatype for " + shard.dtype() + "'s " + shard.dtype().byteSize()
+                    + "-byte elements");
+        };
+        MemorySegment send = inPlace ? Mpi.MPI_IN_PLACE : shard.dataSegment();
+        MemorySegment recv = full.dataSegment();
+        return mpi.submit("allGather", () -> Mpi.check(Mpi.MPI_Allgather(send, n, datatype, recv, n, datatype, Mpi.MPI_COMM_WORLD), "MPI_Allgather"));
+    }
+
+    @Override
+    public Pending reduceScatterSumAsync(Tensor full, Tensor shard) {
+        checkOpen();
+        CollectiveChecks.reduceScatterSum(full, shard, size);
+        int n = perRankCount("reduceScatterSum", shard);
+        return switch (full.dtype()) {
+            case F32 -> reduceScatter(full.dataSegment(), shard.dataSegment(), n, Mpi.MPI_FLOAT, null, null);
+            case F64 -> reduceScatter(full.dataSegment(), shard.dataSegment(), n, Mpi.MPI_DOUBLE, null, null);
+            default -> { // bf16, f16: CollectiveChecks allows no other
+                Arena buffers = Arena.ofShared();
+                MemorySegment full32 = f32Copy(full, buffers);
+                MemorySegment shard32 = buffers.allocate(4L * n, 64);
+                yield reduceScatter(full32, shard32, n, Mpi.MPI_FLOAT, () -> copyFromF32(shard32, shard), buffers);
+            }
+        };
+    }
+
+    private Pending reduceScatter(MemorySegment full, MemorySegment shard, int n, int datatype, Runnable thenOnCaller, Arena buffers) {
+        return mpi.submit("reduceScatterSum", () -> Mpi.check(Mpi.MPI_Reduce_scatter_block(full, shard, n, datatype, Mpi.MPI_SUM,
+                Mpi.MPI_COMM_WORLD), "MPI_Reduce_scatter_block"), thenOnCaller, buffers);
     }
 
     @Override
     public void broadcast(Tensor t, int root) {
         checkOpen();
-        checkRoot(root);
-        checkCpuContiguous(t, "broadcast");
+        CollectiveChecks.root(root, size);
+        CollectiveChecks.writableCpuContiguous("broadcast", t);
         MemorySegment data = t.dataSegment();
-        long bytes = data.byteSize();
-        for (long off = 0; off < bytes; off += MAX_COUNT) {
-            int n = (int) Math.min(MAX_COUNT, bytes - off);
-            Mpi.check(Mpi.MPI_Bcast(data.asSlice(off, n), n, Mpi.MPI_BYTE, root, Mpi.MPI_COMM_WORLD), "MPI_Bcast");
-        }
+        mpi.submit("broadcast", () -> broadcastBytes(data, root)).await();
     }
 
     @Override
     public void broadcast(double[] values, int root) {
         checkOpen();
-        checkRoot(root);
+        CollectiveChecks.root(root, size);
         if (values.length == 0) return;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocateFrom(JAVA_DOUBLE, values);
-            Mpi.check(Mpi.MPI_Bcast(buf, values.length, Mpi.MPI_DOUBLE, root, Mpi.MPI_COMM_WORLD), "MPI_Bcast");
-            MemorySegment.copy(buf, JAVA_DOUBLE, 0, values, 0, values.length);
-        }
+        onNativeCopy("broadcast", MemorySegment.ofArray(values), buf -> broadcastBytes(buf, root));
+    }
+
+    /**
+     * Runs {@code call} on the MPI thread over a native copy of a Java array (MPI cannot take the Java heap)
+     * and copies the result back. The copy is the MPI thread's own: a shared arena, which the caller's thread
+     * could also use, costs a handshake with every thread when it closes.
+     */
+    private void onNativeCopy(String collective, MemorySegment array, Consumer<MemorySegment> call) {
+        mpi.submit(collective, () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(array.byteSize(), 8).copyFrom(array);
+                call.accept(buf);
+                array.copyFrom(buf);
+            }
+        }).await();
     }
 
     @Override
     public void barrier() {
         checkOpen();
-        Mpi.check(Mpi.MPI_Barrier(Mpi.MPI_COMM_WORLD), "MPI_Barrier");
+        mpi.submit("barrier", () -> Mpi.check(Mpi.MPI_Barrier(Mpi.MPI_COMM_WORLD), "MPI_Barrier")).await();
     }
 
+    /** Runs MPI_Finalize on the MPI thread after the collectives already issued, then ends that thread. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment flag = arena.allocate(JAVA_INT);
-            Mpi.check(Mpi.MPI_Finalized(flag), "MPI_Finalized");
-            if (flag.get(JAVA_INT, 0) == 0) Mpi.check(Mpi.MPI_Finalize(), "MPI_Finalize");
-        }
+        Pending finalized = mpi.submit("close (MPI_Finalize)", () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment flag = arena.allocate(JAVA_INT);
+                Mpi.check(Mpi.MPI_Finalized(flag), "MPI_Finalized");
+                if (flag.get(JAVA_INT, 0) == 0) Mpi.check(Mpi.MPI_Finalize(), "MPI_Finalize");
+            }
+        });
+        mpi.stop();
+        finalized.await();
     }
 
-    /** Ends every rank of the job (a rank that cannot go on must not leave the others blocked in a collective). */
+    /**
+     * Ends every rank of the job (a rank that cannot go on must not leave the others blocked in a
+     * collective). Callable from any thread, and the one MPI call not made on the MPI thread: that thread
+     * may be stuck for good in a collective a failed rank will never join, which is when abort is needed.
+     * Breaking the FUNNELED promise is acceptable here because MPI_Abort does not return: it asks the
+     * process manager to kill the job's processes and exits this one, so at worst a collective running
+     * concurrently is cut short, and nothing of this process relies on MPI's state afterwards.
+     */
     public void abort(int code) {
         Mpi.MPI_Abort(Mpi.MPI_COMM_WORLD, code);
     }
@@ -163,16 +249,49 @@ public final class MpiCommunicator implements Communicator {
         }
     }
 
+    private static void broadcastBytes(MemorySegment data, int root) {
+        long bytes = data.byteSize();
+        for (long off = 0; off < bytes; off += MAX_COUNT) {
+            int n = (int) Math.min(MAX_COUNT, bytes - off);
+            Mpi.check(Mpi.MPI_Bcast(data.asSlice(off, n), n, Mpi.MPI_BYTE, root, Mpi.MPI_COMM_WORLD), "MPI_Bcast");
+        }
+    }
+
+    /**
+     * A float32 copy of {@code t} in {@code buffers} (a shared arena: the MPI thread uses the copy, and the
+     * awaiting thread closes it when the copy is no longer needed).
+     */
+    private static MemorySegment f32Copy(Tensor t, Arena buffers) {
+        try {
+            MemorySegment f32 = buffers.allocate(4 * t.numel(), 64);
+            try (Tensor view = Tensor.wrap(f32, DType.F32, t.shape())) {
+                Ops.copyInto(view, t);
+            }
+            return f32;
+        } catch (RuntimeException e) {
+            buffers.close();
+            throw e;
+        }
+    }
+
+    /** {@code target} ← the float32 values in {@code f32}, rounded to {@code target}'s dtype. */
+    private static void copyFromF32(MemorySegment f32, Tensor target) {
+        try (Tensor view = Tensor.wrap(f32, DType.F32, target.shape())) {
+            Ops.copyInto(target, view);
+        }
+    }
+
+    /** The elements per rank as MPI's int count. */
+    private static int perRankCount(String collective, Tensor shard) {
+        long n = shard.numel();
+        if (n > MAX_COUNT) {
+            throw new IllegalArgumentException(collective + ": " + n + " elements per rank is more than MPI's int count allows (2^31-1): "
+                    + shard.describe() + "; split it into smaller shards");
+        }
+        return (int) n;
+    }
+
     private void checkOpen() {
         if (closed) throw new IllegalStateException("the MPI communicator is closed (MPI_Finalize was called)");
-    }
-
-    private void checkRoot(int root) {
-        if (root < 0 || root >= size) throw new IllegalArgumentException("root " + root + " out of range for world size " + size);
-    }
-
-    private static void checkCpuContiguous(Tensor t, String op) {
-        if (t.device().type() != Device.Type.CPU) throw new IllegalArgumentException(op + ": " + t.describe() + " is not on the CPU");
-        if (!t.isContiguous()) throw new IllegalArgumentException(op + ": " + t.describe() + " is not contiguous");
     }
 }

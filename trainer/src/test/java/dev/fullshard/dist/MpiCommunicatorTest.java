@@ -2,6 +2,8 @@ package dev.fullshard.dist;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -9,7 +11,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The MPI communicator in two real processes under {@code mpiexec -n 2}, checked against Java sums. */
+/** The MPI communicator in real processes under {@code mpiexec -n N}, checked against values computed in Java. */
 class MpiCommunicatorTest {
     @TempDir
     Path tmp;
@@ -20,6 +22,15 @@ class MpiCommunicatorTest {
         System.out.println(run.output());
         assertThat(run.exitCode()).as(run.output()).isZero();
         assertThat(run.output()).as(run.output()).contains("RANK 0 OK of 2").contains("RANK 1 OK of 2");
+    }
+
+    @ParameterizedTest(name = "{0} ranks")
+    @ValueSource(ints = {2, 3})
+    void allGatherReduceScatterAndAsyncCollectivesMatchJava(int ranks) throws Exception {
+        DistMpiProcesses.Run run = DistMpiProcesses.run(ranks, tmp.resolve("collectives-" + ranks + ".log"), 240, "collectives");
+        System.out.println(run.output());
+        assertThat(run.exitCode()).as(run.output()).isZero();
+        for (int r = 0; r < ranks; r++) assertThat(run.output()).as(run.output()).contains("RANK " + r + " OK of " + ranks);
     }
 
     @Test
