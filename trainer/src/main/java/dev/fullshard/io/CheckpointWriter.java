@@ -75,6 +75,16 @@ public final class CheckpointWriter {
         }
     }
 
+    /**
+     * The order in which {@link #write} opens the tensors' sources: shard by shard, each shard in its file
+     * order. Ranks that must take part in producing each tensor (an all-gather) follow it.
+     */
+    public static List<WritableTensor> openOrder(List<WritableTensor> tensors, long maxShardBytes) {
+        List<WritableTensor> order = new ArrayList<>();
+        for (List<WritableTensor> shard : shards(tensors, maxShardBytes)) order.addAll(SafetensorsWriter.fileOrder(shard));
+        return order;
+    }
+
     /** Hugging Face's split: tensors in order, a new shard whenever the next one would overflow the current. */
     static List<List<WritableTensor>> shards(List<WritableTensor> tensors, long maxShardBytes) {
         List<List<WritableTensor>> shards = new ArrayList<>();

@@ -390,32 +390,39 @@ public final class Trainer {
      */
     private void export(Path dir, ShardedModel model, DType compute, Path modelDir) throws IOException {
         DType dtype = compute == DType.F16 || compute == DType.BF16 ? compute : DType.F32;
-        if (!comm.isMain()) {
-            // The writer on rank 0 asks for the units in order; join each unit's all-gather.
-            for (ShardLayout.Unit u : model.layout().units()) model.gatherFull(u.index()).close();
-            comm.barrier();
-            return;
-        }
         UnitCursor cursor = new UnitCursor(model);
         List<WritableTensor> tensors = new ArrayList<>();
+        Map<String, Integer> unitOf = new LinkedHashMap<>();
         for (ShardLayout.Unit u : model.layout().units()) {
             for (ShardLayout.Param p : u.params()) {
+                unitOf.put(p.name(), u.index());
                 tensors.add(new WritableTensor(p.name(), dtype, p.shape(), () -> cursor.weight(u.index(), p.name()).to(dtype)));
             }
         }
-        if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
         try (cursor) {
-            CheckpointWriter.write(dir, model.config(), tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
-                for (String name : TOKENIZER_FILES) {
-                    Path source = modelDir.resolve(name);
-                    if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            if (comm.isMain()) {
+                if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
+                CheckpointWriter.write(dir, model.config(), tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
+                    for (String name : TOKENIZER_FILES) {
+                        Path source = modelDir.resolve(name);
+                        if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                });
+            } else {
+                // Join each all-gather the writer on rank 0 triggers, in the order it opens the tensors.
+                for (WritableTensor t : CheckpointWriter.openOrder(tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES)) {
+                    cursor.weight(unitOf.get(t.name()), t.name());
                 }
-            });
+            }
         }
         comm.barrier();
     }
 
-    /** The unit being exported: gathered when the writer first asks for one of its weights, freed when it moves on. */
+    /**
+     * The unit being exported: gathered when the writer asks for one of its weights, freed when it moves on to
+     * another unit. The writer goes by file order (names sorted), which keeps each decoder layer together,
+     * so each unit is gathered once, the head twice.
+     */
     private static final class UnitCursor implements AutoCloseable {
         private final ShardedModel model;
         private ShardedModel.FullUnit current;
