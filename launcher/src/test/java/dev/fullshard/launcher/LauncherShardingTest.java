@@ -126,15 +126,24 @@ class LauncherShardingTest {
         double ea = metrics(reference, "eval").getLast().get("eval_loss").asDouble(), eb = metrics(other, "eval").getLast().get("eval_loss").asDouble();
         assertThat(eb).as(what + ": final eval loss").isCloseTo(ea, within(2e-5 * Math.abs(ea)));
         Map<String, float[]> wa = weights(reference.resolve("checkpoint-" + STEPS), config), wb = weights(other.resolve("checkpoint-" + STEPS), config);
-        double worst = 0;
+        double worst = 0, squares = 0;
+        long count = 0;
         for (var e : wa.entrySet()) {
             float[] x = e.getValue(), y = wb.get(e.getKey());
-            for (int i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+            for (int i = 0; i < x.length; i++) {
+                double d = Math.abs(x[i] - y[i]);
+                worst = Math.max(worst, d);
+                squares += d * d;
+            }
+            count += x.length;
         }
-        // AdamW moves every weight by about lr per step whatever the gradient's size, so float rounding in
-        // the gradient sums can shift a weight by a small fraction of lr; a real error moves whole tensors.
-        assertThat(worst).as(what + ": largest final weight difference").isLessThan(3e-4);
-        System.out.printf("%s: losses within %.1e, largest weight difference %.2e%n", what, maxLossDifference(a, b), worst);
+        double rms = Math.sqrt(squares / count);
+        System.out.printf("%s: losses within %.1e, final weights differ by %.2e at most, %.2e rms%n", what, maxLossDifference(a, b), worst, rms);
+        // Gradients summed in another order differ in the last bits; where a gradient element nearly cancels
+        // over the micro-batches, AdamW's normalised update m/√v turns that into up to ~lr (3e-3) per step for
+        // that element. A wrong shard, scale or mapping would move whole tensors by far more.
+        assertThat(worst).as(what + ": largest final weight difference").isLessThan(3e-3);
+        assertThat(rms).as(what + ": rms final weight difference").isLessThan(1e-5);
     }
 
     private static double maxLossDifference(List<JsonNode> a, List<JsonNode> b) {
