@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.io.HfConfig;
 import dev.fullshard.io.SafetensorsFile;
 import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.Parameters;
 import dev.fullshard.shard.CheckpointShards;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
@@ -31,7 +32,7 @@ import static org.assertj.core.api.Assertions.within;
  * World 1, 2 and 4 train the tiny model for 10 steps (fp32, micro-batch 2 × accumulation 4, clipping
  * at 1.0) under full_shard, shard_grad_op and no_shard, and must give the same losses, gradient norms
  * and final fp32 master weights; prefetch on and off must give bit-identical runs; a sharded
- * checkpoint written by 4 ranks must resume on 2 and continue as the unbroken run; and a rank's
+ * checkpoint written by 4 ranks must resume on 4 bit for bit and on 2 as the unbroken run; and a rank's
  * weights + AdamW state under full_shard must be a quarter of the model's (plus padding).
  */
 class LauncherShardingTest {
@@ -99,32 +100,31 @@ class LauncherShardingTest {
     }
 
     /** The full fp32 master weights of a checkpoint, whatever world size wrote it. */
-    private Map<String, float[]> weights(Path checkpoint, ModelConfig config) throws IOException {
+    private static Map<String, float[]> weights(Path checkpoint, ModelConfig config) throws IOException {
         Map<String, float[]> out = new LinkedHashMap<>();
-        try (TensorScope ignored = TensorScope.open(); CheckpointShards files = CheckpointShards.open(checkpoint, config);
-             SafetensorsFile reference = SafetensorsFile.open(tmp.resolve("tiny-model/model.safetensors"))) {
-            for (var e : reference.entries()) {
+        try (TensorScope ignored = TensorScope.open(); CheckpointShards files = CheckpointShards.open(checkpoint, config)) {
+            for (var e : Parameters.shapes(config).entrySet()) {
                 long numel = 1;
-                for (long s : e.shape()) numel *= s;
+                for (long s : e.getValue()) numel *= s;
                 Tensor full = Tensor.empty(DType.F32, Device.CPU, numel);
-                files.source("").read(e.name(), 0, numel, full);
-                out.put(e.name(), full.toFloatArray());
+                files.source("").read(e.getKey(), 0, numel, full);
+                out.put(e.getKey(), full.toFloatArray());
             }
         }
         return out;
     }
 
-    private void assertSameRun(Path reference, Path other, String what, ModelConfig config) throws IOException {
+    private static void assertSameRun(Path reference, Path other, String what, ModelConfig config) throws IOException {
         List<JsonNode> a = metrics(reference, "train"), b = metrics(other, "train");
         assertThat(b).as(what + ": one metrics line per step").hasSize(a.size());
         for (int i = 0; i < a.size(); i++) {
             double la = a.get(i).get("loss").asDouble(), lb = b.get(i).get("loss").asDouble();
             double ga = a.get(i).get("grad_norm").asDouble(), gb = b.get(i).get("grad_norm").asDouble();
-            assertThat(lb).as("%s: loss at step %d", what, i + 1).isCloseTo(la, within(2e-5 * Math.abs(la)));
-            assertThat(gb).as("%s: grad norm at step %d", what, i + 1).isCloseTo(ga, within(1e-4 * Math.abs(ga)));
+            assertThat(lb).as("%s: loss at step %d", what, i + 1).isCloseTo(la, within(1e-4 * Math.abs(la)));
+            assertThat(gb).as("%s: grad norm at step %d", what, i + 1).isCloseTo(ga, within(1e-3 * Math.abs(ga)));
         }
         double ea = metrics(reference, "eval").getLast().get("eval_loss").asDouble(), eb = metrics(other, "eval").getLast().get("eval_loss").asDouble();
-        assertThat(eb).as(what + ": final eval loss").isCloseTo(ea, within(2e-5 * Math.abs(ea)));
+        assertThat(eb).as(what + ": final eval loss").isCloseTo(ea, within(1e-4 * Math.abs(ea)));
         Map<String, float[]> wa = weights(reference.resolve("checkpoint-" + STEPS), config), wb = weights(other.resolve("checkpoint-" + STEPS), config);
         double worst = 0, squares = 0;
         long count = 0;
@@ -189,7 +189,18 @@ class LauncherShardingTest {
         for (int i = 0; i < STEPS - 5; i++) {
             assertThat(resumed.get(i).get("step").asLong()).isEqualTo(6 + i);
             double l4 = unbroken.get(5 + i).get("loss").asDouble(), l2 = resumed.get(i).get("loss").asDouble();
-            assertThat(l2).as("loss at step %d after resharding 4 -> 2", 6 + i).isCloseTo(l4, within(2e-5 * Math.abs(l4)));
+            assertThat(l2).as("loss at step %d after resharding 4 -> 2", 6 + i).isCloseTo(l4, within(1e-4 * Math.abs(l4)));
+        }
+
+        // The same world size resumes exactly: world 4's checkpoint-5 resumed by 4 ranks gives the same bits.
+        Path sameOut = tmp.resolve("same-world-out");
+        Files.createDirectories(sameOut);
+        copyTree(fullShard4.resolve("checkpoint-5"), sameOut.resolve("checkpoint-5"));
+        launch(config(model, "same-world", "full_shard"), 4);
+        List<JsonNode> again = metrics(sameOut, "train");
+        for (int i = 0; i < STEPS - 5; i++) {
+            assertThat(again.get(i).get("loss").asDouble()).as("loss at step %d resumed at world 4", 6 + i)
+                    .isEqualTo(unbroken.get(5 + i).get("loss").asDouble());
         }
 
         // Memory: a full_shard rank holds a quarter of the weights and of the AdamW moments, plus padding.
@@ -210,6 +221,27 @@ class LauncherShardingTest {
             assertThat(held).as("parameter + optimizer bytes of a rank").isBetween(quarter - 3 * 4 * units * 3L, quarter + 3 * 4 * units * 3L + 8);
             System.out.printf("full_shard world 4: a rank holds %d bytes of weights + AdamW state; whole model %d; ratio %.4f%n",
                     held, 3 * 4 * total, held / (3.0 * 4 * total));
+        }
+    }
+
+    /**
+     * Tied embeddings: the LM head is the embedding unit's matrix, gathered again for the head, and its
+     * gradient from the head and from the embedding meet in one buffer before the reduce-scatter.
+     */
+    @Test
+    void aTiedModelShardsAlike() throws Exception {
+        Path untied = TinyFixtures.tinyModel(tmp.resolve("untied-model"));
+        Path model = tmp.resolve("tiny-model");
+        copyTree(untied, model);
+        ObjectMapper json = new ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(model.resolve("config.json").toFile());
+        config.put("tie_word_embeddings", true);
+        json.writeValue(model.resolve("config.json").toFile(), config);
+        ModelConfig tied = HfConfig.read(model);
+        assertThat(tied.tieWordEmbeddings()).isTrue();
+        Path reference = launch(config(model, "tied-world1", "full_shard"), 1);
+        for (String mode : List.of("full_shard", "shard_grad_op")) {
+            assertSameRun(reference, launch(config(model, "tied-" + mode, mode), 2), "tied, " + mode + " at world 2", tied);
         }
     }
 

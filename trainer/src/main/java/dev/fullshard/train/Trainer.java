@@ -55,11 +55,13 @@ import java.util.stream.Stream;
  * gradient norm is clipped; fused AdamW updates the fp32 master weights; the learning rate follows the
  * schedule. The model computes in {@code compute_dtype} from the fp32 master weights, block by block.
  *
- * <p>With more than one rank (plain data parallelism, see the README's "Data parallelism on CPU"):
- * every rank holds the whole model and reads the same data stream; of a step's micro-batches, rank
- * {@code r} of {@code N} computes those with index {@code i % N == r}; the loss is still divided by the
- * target tokens of all of them; the fp32 gradients are summed over the ranks before unscaling, clipping
- * and AdamW, which then run identically everywhere. Rank 0 alone prints and writes files.
+ * <p>The weights live in a {@link ShardedModel}: with more than one rank each rank keeps its shard of
+ * the fp32 master weights, gradients and AdamW moments (full_shard, shard_grad_op) or all of them
+ * (no_shard), and the model gathers each unit as it computes (see the README's "Sharding (FSDP) and data
+ * parallelism on CPU"). Every rank reads the same data stream; of a step's micro-batches, rank {@code r}
+ * of {@code N} computes those with index {@code i % N == r}; the loss is still divided by the target
+ * tokens of all of them. Rank 0 alone prints and writes files; checkpoints are written by every rank
+ * holding a shard.
  */
 public final class Trainer {
     /** How a run ended. {@code stoppedBy} is the signal's name when a signal stopped it, else null. */
@@ -302,7 +304,7 @@ public final class Trainer {
             }
         }
         double[] squares = {GradientClipping.sumOfSquares(grads)};
-        comm.allReduceSum(squares);
+        if (!model.replicated()) comm.allReduceSum(squares);           // each shard holds a part; replicas hold it all
         double norm = Math.sqrt(squares[0]);
         double communication = communicationSeconds(model, collectivesStart);
         if (!Double.isFinite(norm)) {

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Data parallelism is only a different way to compute the same step: two ranks under
+ * Sharding (full_shard, the default) is only a different way to compute the same step: two ranks under
  * {@code mpiexec -n 2} train the tiny model on the tiny example data with the same global batch
  * (micro 2 × accumulation 4: each rank computes 2 of the 4 micro-batches) and must log the same
  * losses, gradient norms and final eval loss as one process does, write the files only once, and
@@ -81,6 +81,9 @@ class DistDataParallelTest {
         DistMpiProcesses.Run run = DistMpiProcesses.run(2, tmp.resolve("world2.log"), 480, "train", two.toString());
         assertThat(run.exitCode()).as(run.output()).isZero();
         assertThat(run.output()).as(run.output()).contains("OK steps 10");
+        // Gathered weights and unsharded gradients are owned by the sharding layer, not a scope: all freed.
+        assertThat(run.output()).as(run.output()).containsOnlyOnce("RANK 0 OK").containsOnlyOnce("RANK 1 OK")
+                .doesNotContainPattern("leaked tensors [1-9]");
         assertThat(run.output()).as("rank 1 prints nothing of its own").containsOnlyOnce("train: done");
 
         Path out1 = tmp.resolve("world1-out"), out2 = tmp.resolve("world2-out");

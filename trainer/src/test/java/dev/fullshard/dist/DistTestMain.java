@@ -33,9 +33,11 @@ public final class DistTestMain {
             case "allreduce" -> checkRank(DistTestMain::allReduce);
             case "collectives" -> checkRank(DistTestMain::collectives);
             case "train" -> {
-                Trainer.Result r = Trainer.run(TrainConfig.load(Path.of(args[1]), List.of(args).subList(2, args.length)), StopRequest.none(),
-                        new PrintWriter(System.out, true));
-                System.out.println("RANK " + System.getenv("PMI_RANK") + " OK steps " + r.steps() + " loss " + r.lastLoss());
+                TrainConfig config = TrainConfig.load(Path.of(args[1]), List.of(args).subList(2, args.length));
+                long before = Tensor.liveCount();
+                Trainer.Result r = Trainer.run(config, StopRequest.none(), new PrintWriter(System.out, true));
+                System.out.println("RANK " + System.getenv("PMI_RANK") + " OK steps " + r.steps() + " loss " + r.lastLoss()
+                        + " leaked tensors " + (Tensor.liveCount() - before));
             }
             default -> throw new IllegalArgumentException(args[0]);
         }
