@@ -292,21 +292,27 @@ public final class Trainer {
         long collectivesStart = System.nanoTime();
         double[] sum = {lossSum};
         comm.allReduceSum(sum);
+        long collectives = System.nanoTime() - collectivesStart;
         double loss = sum[0] / tokens;
         Map<String, Tensor> grads = model.gradientPieces();
         if (scaler != null) {
             // Each rank checks its own shard; a step is skipped everywhere when any shard overflowed.
-            boolean overflow = anyRank(scaler.unscaleAndCheck(grads));
+            boolean found = scaler.unscaleAndCheck(grads);
+            long agreeStart = System.nanoTime();
+            boolean overflow = anyRank(found);
+            collectives += System.nanoTime() - agreeStart;
             scaler.update(overflow);
             if (overflow) {
                 return new StepResult(loss, lr, Double.NaN, tokens, positions, "inf/NaN in the fp16 gradients", next,
-                        communicationSeconds(model, collectivesStart), 0, activations);
+                        communicationSeconds(model, collectives), 0, activations);
             }
         }
         double[] squares = {GradientClipping.sumOfSquares(grads)};
+        long normStart = System.nanoTime();
         if (!model.replicated()) comm.allReduceSum(squares);           // each shard holds a part; replicas hold it all
+        collectives += System.nanoTime() - normStart;
         double norm = Math.sqrt(squares[0]);
-        double communication = communicationSeconds(model, collectivesStart);
+        double communication = communicationSeconds(model, collectives);
         if (!Double.isFinite(norm)) {
             return new StepResult(loss, lr, norm, tokens, positions, "non-finite gradient norm", next, communication, 0, activations);
         }
@@ -317,9 +323,9 @@ public final class Trainer {
                 activations);
     }
 
-    /** The collectives' exposed time: the model's waits, plus the small all-reduces since {@code since}. */
-    private static double communicationSeconds(ShardedModel model, long since) {
-        return (model.exposedCommunicationNanos() + System.nanoTime() - since) / 1e9;
+    /** The collectives' exposed time: the model's waits, plus {@code stepCollectives} ns of the step's small all-reduces. */
+    private static double communicationSeconds(ShardedModel model, long stepCollectives) {
+        return (model.exposedCommunicationNanos() + stepCollectives) / 1e9;
     }
 
     private boolean anyRank(boolean mine) {
