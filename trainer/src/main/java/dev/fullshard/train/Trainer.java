@@ -16,6 +16,7 @@ import dev.fullshard.io.HfConfig;
 import dev.fullshard.io.WeightNames;
 import dev.fullshard.io.WritableTensor;
 import dev.fullshard.model.CausalLm;
+import dev.fullshard.model.CrossEntropy;
 import dev.fullshard.model.ModelConfig;
 import dev.fullshard.optim.AdamW;
 import dev.fullshard.optim.GradientClipping;
@@ -131,12 +132,6 @@ public final class Trainer {
         TrainConfig.Training t = config.training();
         DType compute = config.computeDtype();
         ModelConfig modelConfig = model.config();
-        if (!model.replicated() && t.gradientAccumulationSteps() % comm.size() != 0) {
-            throw new IllegalArgumentException("distributed.sharding " + config.distributed().sharding().name().toLowerCase(Locale.ROOT)
-                    + " needs training.gradient_accumulation_steps (" + t.gradientAccumulationSteps() + ") to be a multiple of the "
-                    + comm.size() + " ranks: every rank must run the same number of micro-batches, since each joins every unit's "
-                    + "all-gather; use a multiple, or distributed.sharding: no_shard");
-        }
         TrainingData trainData, evalData = null;
         try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
             DataOptions options = dataOptions();
@@ -277,12 +272,18 @@ public final class Trainer {
         long activations = 0;
         List<MicroBatch> mine = new ArrayList<>();
         for (int i = comm.rank(); i < batches.size(); i += comm.size()) mine.add(batches.get(i));
-        for (int k = 0; k < mine.size(); k++) {
-            MicroBatch mb = mine.get(k);
-            model.beginMicroBatch(k == mine.size() - 1);
+        // Sharded weights need every rank at every unit's all-gather: a rank with fewer micro-batches (the
+        // last step of an epoch may be short) runs the first one again with every target ignored (no loss,
+        // zero gradients).
+        int rounds = model.replicated() ? mine.size() : (batches.size() + comm.size() - 1) / comm.size();
+        for (int k = 0; k < rounds; k++) {
+            model.beginMicroBatch(k == rounds - 1);
             try (TensorScope ignored = TensorScope.open()) {
+                MicroBatch mb = k < mine.size() ? mine.get(k) : batches.getFirst();
+                Tensor targets = k < mine.size() ? mb.targetsTensor()
+                        : Tensor.full(CrossEntropy.IGNORE_INDEX, DType.I64, Device.CPU, mb.targetsTensor().shape());
                 // Σℓ·scale / tokens: each micro-batch's share of the whole accumulated batch's mean, scaled for fp16.
-                CausalLm.Loss l = lm.forwardBackward(mb.tokensTensor(), mb.targetsTensor(), tokens / scale);
+                CausalLm.Loss l = lm.forwardBackward(mb.tokensTensor(), targets, tokens / scale);
                 lossSum += l.sum();
                 activations = Math.max(activations, l.activationBytes());
             }
