@@ -288,7 +288,7 @@ public final class Trainer {
                 activations = Math.max(activations, l.activationBytes());
             }
         }
-        if (mine.isEmpty()) model.contributeNoGradients();
+        if (mine.isEmpty() && model.replicated()) model.contributeNoGradients();   // sharded ranks ran ignored passes above
         model.finishGradients();
         long collectivesStart = System.nanoTime();
         double[] sum = {lossSum};

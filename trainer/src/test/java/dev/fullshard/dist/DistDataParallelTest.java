@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Data parallelism (no_shard) is only a different way to compute the same step: two ranks under
+ * Sharding (full_shard, the default) is only a different way to compute the same step: two ranks under
  * {@code mpiexec -n 2} train the tiny model on the tiny example data with the same global batch
  * (micro 2 × accumulation 4: each rank computes 2 of the 4 micro-batches) and must log the same
  * losses, gradient norms and final eval loss as one process does, write the files only once, and
@@ -39,8 +39,6 @@ class DistDataParallelTest {
                 model:
                   path: %s
                 mixed_precision: bf16
-                distributed:
-                  sharding: no_shard
                 data:
                   train_files: [%s]
                   eval_files: [%s]
