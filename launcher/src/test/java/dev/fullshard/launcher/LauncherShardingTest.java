@@ -36,7 +36,6 @@ import static org.assertj.core.api.Assertions.within;
  * weights + AdamW state under full_shard must be a quarter of the model's (plus padding).
  */
 class LauncherShardingTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int STEPS = 10;
 
     @TempDir
@@ -90,15 +89,6 @@ class LauncherShardingTest {
         return tmp.resolve(name + "-out");
     }
 
-    private static List<JsonNode> metrics(Path out, String type) throws IOException {
-        List<JsonNode> found = new ArrayList<>();
-        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
-            JsonNode n = JSON.readTree(line);
-            if (n.path("type").asText().equals(type)) found.add(n);
-        }
-        return found;
-    }
-
     /** The full fp32 master weights of a checkpoint, whatever world size wrote it. */
     private static Map<String, float[]> weights(Path checkpoint, ModelConfig config) throws IOException {
         Map<String, float[]> out = new LinkedHashMap<>();
@@ -115,7 +105,7 @@ class LauncherShardingTest {
     }
 
     private static void assertSameRun(Path reference, Path other, String what, ModelConfig config) throws IOException {
-        List<JsonNode> a = metrics(reference, "train"), b = metrics(other, "train");
+        List<JsonNode> a = TinyFixtures.metrics(reference, "train"), b = TinyFixtures.metrics(other, "train");
         assertThat(b).as(what + ": one metrics line per step").hasSize(a.size());
         for (int i = 0; i < a.size(); i++) {
             double la = a.get(i).get("loss").asDouble(), lb = b.get(i).get("loss").asDouble();
@@ -123,7 +113,7 @@ class LauncherShardingTest {
             assertThat(lb).as("%s: loss at step %d", what, i + 1).isCloseTo(la, within(1e-4 * Math.abs(la)));
             assertThat(gb).as("%s: grad norm at step %d", what, i + 1).isCloseTo(ga, within(1e-3 * Math.abs(ga)));
         }
-        double ea = metrics(reference, "eval").getLast().get("eval_loss").asDouble(), eb = metrics(other, "eval").getLast().get("eval_loss").asDouble();
+        double ea = TinyFixtures.metrics(reference, "eval").getLast().get("eval_loss").asDouble(), eb = TinyFixtures.metrics(other, "eval").getLast().get("eval_loss").asDouble();
         assertThat(eb).as(what + ": final eval loss").isCloseTo(ea, within(1e-4 * Math.abs(ea)));
         Map<String, float[]> wa = weights(reference.resolve("checkpoint-" + STEPS), config), wb = weights(other.resolve("checkpoint-" + STEPS), config);
         double worst = 0, squares = 0;
@@ -157,7 +147,7 @@ class LauncherShardingTest {
         Path model = TinyFixtures.tinyModel(tmp.resolve("tiny-model"));
         ModelConfig config = HfConfig.read(model);
         Path reference = launch(config(model, "world1", "full_shard"), 1);
-        assertThat(metrics(reference, "train").stream().anyMatch(n -> n.get("grad_norm").asDouble() > 1.0))
+        assertThat(TinyFixtures.metrics(reference, "train").stream().anyMatch(n -> n.get("grad_norm").asDouble() > 1.0))
                 .as("clipping at 1.0 is active in some step").isTrue();
 
         Path fullShard4 = null;
@@ -173,7 +163,7 @@ class LauncherShardingTest {
         // Prefetch only changes when the all-gathers are issued, never what they deliver.
         Path noPrefetch = launch(config(model, "no-prefetch", "full_shard"), 2, "distributed.prefetch=false");
         Path prefetch = tmp.resolve("full_shard-world2-out");
-        List<JsonNode> on = metrics(prefetch, "train"), off = metrics(noPrefetch, "train");
+        List<JsonNode> on = TinyFixtures.metrics(prefetch, "train"), off = TinyFixtures.metrics(noPrefetch, "train");
         for (int i = 0; i < STEPS; i++) {
             assertThat(off.get(i).get("loss").asDouble()).as("loss at step %d, prefetch off", i + 1).isEqualTo(on.get(i).get("loss").asDouble());
             assertThat(off.get(i).get("grad_norm").asDouble()).isEqualTo(on.get(i).get("grad_norm").asDouble());
@@ -184,7 +174,7 @@ class LauncherShardingTest {
         Files.createDirectories(resumedOut);
         copyTree(fullShard4.resolve("checkpoint-5"), resumedOut.resolve("checkpoint-5"));
         launch(config(model, "resharded", "full_shard"), 2);
-        List<JsonNode> unbroken = metrics(fullShard4, "train"), resumed = metrics(resumedOut, "train");
+        List<JsonNode> unbroken = TinyFixtures.metrics(fullShard4, "train"), resumed = TinyFixtures.metrics(resumedOut, "train");
         assertThat(resumed).hasSize(STEPS - 5);
         for (int i = 0; i < STEPS - 5; i++) {
             assertThat(resumed.get(i).get("step").asLong()).isEqualTo(6 + i);
@@ -197,7 +187,7 @@ class LauncherShardingTest {
         Files.createDirectories(sameOut);
         copyTree(fullShard4.resolve("checkpoint-5"), sameOut.resolve("checkpoint-5"));
         launch(config(model, "same-world", "full_shard"), 4);
-        List<JsonNode> again = metrics(sameOut, "train");
+        List<JsonNode> again = TinyFixtures.metrics(sameOut, "train");
         for (int i = 0; i < STEPS - 5; i++) {
             assertThat(again.get(i).get("loss").asDouble()).as("loss at step %d resumed at world 4", 6 + i)
                     .isEqualTo(unbroken.get(5 + i).get("loss").asDouble());
@@ -213,7 +203,7 @@ class LauncherShardingTest {
             }
         }
         int units = config.numLayers() + 2;
-        JsonNode memory = metrics(fullShard4, "memory").getFirst().get("ranks");
+        JsonNode memory = TinyFixtures.metrics(fullShard4, "memory").getFirst().get("ranks");
         assertThat(memory).hasSize(4);
         for (JsonNode rank : memory) {
             long held = rank.get("parameters").asLong() + rank.get("optimizer").asLong();

@@ -1,6 +1,5 @@
 package dev.fullshard.launcher;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,8 +83,8 @@ class LauncherTrainingTest {
         assertThat(p2.exitValue()).as(launcherLog).isZero();
         assertThat(launcherLog).contains("attempt 1").containsPattern("resuming from .*checkpoint-(4|8)");
 
-        Map<Long, Double> reference = losses(tmp.resolve("one-out/metrics.jsonl"));
-        Map<Long, Double> dataParallel = losses(out.resolve("metrics.jsonl"));
+        Map<Long, Double> reference = losses(tmp.resolve("one-out"));
+        Map<Long, Double> dataParallel = losses(out);
         assertThat(reference).hasSize(12);
         assertThat(dataParallel.keySet()).isEqualTo(reference.keySet());
         // Two ranks sum the same gradients in another order: equal within float rounding.
@@ -118,8 +117,8 @@ class LauncherTrainingTest {
             assertThat(nodes.get(node).waitFor(5, TimeUnit.MINUTES)).isTrue();
             assertThat(nodes.get(node).exitValue()).as(Files.readString(tmp.resolve("node" + node + ".log"))).isZero();
         }
-        Map<Long, Double> reference = losses(tmp.resolve("single-out/metrics.jsonl"));
-        Map<Long, Double> twoNodes = losses(tmp.resolve("nodes-out/metrics.jsonl"));
+        Map<Long, Double> reference = losses(tmp.resolve("single-out"));
+        Map<Long, Double> twoNodes = losses(tmp.resolve("nodes-out"));
         assertThat(twoNodes.keySet()).isEqualTo(reference.keySet());
         reference.forEach((step, loss) -> assertThat(twoNodes.get(step)).as("loss at step %d", step)
                 .isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-4 * Math.abs(loss))));
@@ -144,16 +143,12 @@ class LauncherTrainingTest {
         String launcherLog = log(yaml);
         assertThat(p.exitValue()).as(launcherLog).isZero();
         assertThat(launcherLog).contains("made no progress").contains("attempt 1").containsPattern("resuming from .*checkpoint-(4|8)");
-        assertThat(losses(out.resolve("metrics.jsonl"))).hasSize(12);
+        assertThat(losses(out)).hasSize(12);
     }
 
-    private static Map<Long, Double> losses(Path metrics) throws IOException {
+    private static Map<Long, Double> losses(Path outputDir) throws IOException {
         Map<Long, Double> out = new TreeMap<>();
-        ObjectMapper json = new ObjectMapper();
-        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-            var node = json.readTree(line);
-            if (node.get("type").asText().equals("train")) out.put(node.get("step").asLong(), node.get("loss").asDouble());
-        }
+        for (var node : TinyFixtures.metrics(outputDir, "train")) out.put(node.get("step").asLong(), node.get("loss").asDouble());
         return out;
     }
 }

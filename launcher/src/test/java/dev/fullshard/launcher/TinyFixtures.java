@@ -1,16 +1,23 @@
 package dev.fullshard.launcher;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.cli.FullshardCommand;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** What the launcher's training tests train: the tiny preset made by {@code fullshard init-model}, on the example data. */
+/** What the launcher's training tests train (the tiny preset made by {@code fullshard init-model}, on the example data) and read back. */
 final class TinyFixtures {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private TinyFixtures() {
     }
 
@@ -29,5 +36,15 @@ final class TinyFixtures {
         while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
         assertThat(dir).as("examples/tiny/data above the working directory").isNotNull();
         return dir.resolve("examples/tiny/data");
+    }
+
+    /** The lines of a run's {@code metrics.jsonl} whose {@code type} is {@code type}, in order. */
+    static List<JsonNode> metrics(Path outputDir, String type) throws IOException {
+        List<JsonNode> found = new ArrayList<>();
+        for (String line : Files.readAllLines(outputDir.resolve("metrics.jsonl"))) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("type").asText().equals(type)) found.add(n);
+        }
+        return found;
     }
 }

@@ -328,10 +328,6 @@ public final class CausalLm {
                 new Mlp.Params(required(from, n.gate()), required(from, n.up()), required(from, n.down())));
     }
 
-    static Block.Params blockParams(Parameters from, int i) {
-        return blockParams(from.asMap(), i);
-    }
-
     private static Tensor required(Map<String, Tensor> from, String name) {
         Tensor t = from.get(name);
         if (t == null) throw new IllegalArgumentException("no tensor " + name + " among " + from.keySet());

@@ -100,7 +100,7 @@ final class AtenForward {
         Parameters named = Parameters.of(c, p);
         Rotary.Tables rope = Rotary.tables(c, tokens.size(1), dtype);
         Tensor x = Ops.embedding(p.get("model.embed_tokens.weight"), tokens.reshape(-1));
-        for (int i = 0; i < c.numLayers(); i++) x = block(x, batch, CausalLm.blockParams(named, i), rope, c);
+        for (int i = 0; i < c.numLayers(); i++) x = block(x, batch, CausalLm.blockParams(named.asMap(), i), rope, c);
         x = rmsNorm(x, p.get("model.norm.weight"), c.rmsNormEps());
         Tensor head = p.get(c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
         return crossEntropy(linear(x, head, null), targets.reshape(-1), smoothing);

@@ -201,7 +201,7 @@ class ModelLayersTest {
             Tensor v = t.get(e.getKey());
             all.put(e.getKey(), v != null ? v : Tensor.zeros(DType.F64, Device.CPU, e.getValue()));
         }
-        return CausalLm.blockParams(Parameters.of(c, all), 0);
+        return CausalLm.blockParams(Parameters.of(c, all).asMap(), 0);
     }
 
     /** Zero gradient buffers for every layer-0 tensor of {@code t}, same names. */
@@ -316,7 +316,7 @@ class ModelLayersTest {
         try (TensorScope s = TensorScope.open()) {
             Parameters p = TinyModels.randomParameters(c, 1, DType.F32);
             Tensor x = Tensor.zeros(DType.F32, Device.CPU, 8, c.hiddenSize());
-            assertThatThrownBy(() -> Attention.forward(x, 2, CausalLm.blockParams(p, 0).attention(), Rotary.tables(c, 4, DType.F32), c))
+            assertThatThrownBy(() -> Attention.forward(x, 2, CausalLm.blockParams(p.asMap(), 0).attention(), Rotary.tables(c, 4, DType.F32), c))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("sequence length 4 exceeds sliding_window 3");
         }
