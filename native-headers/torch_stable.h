@@ -48,6 +48,7 @@ AOTITorchError aoti_torch_create_tensor_from_blob(void* data, int64_t ndim, cons
                                                   int32_t device_index,
                                                   AtenTensorHandle* ret);  /* ret: new ref; data not owned, must outlive it */
 AOTITorchError aoti_torch_new_tensor_handle(AtenTensorHandle orig, AtenTensorHandle* ret); /* ret: new ref, same tensor */
+AOTITorchError aoti_torch_new_uninitialized_tensor(AtenTensorHandle* ret);   /* ret: new ref to an undefined tensor (a C++ at::Tensor()) */
 AOTITorchError aoti_torch_delete_tensor_object(AtenTensorHandle tensor);   /* releases one handle */
 
 /* ---- tensor metadata ---- */

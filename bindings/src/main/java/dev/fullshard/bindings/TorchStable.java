@@ -149,6 +149,13 @@ public final class TorchStable {
         try { return (int) aoti_torch_new_tensor_handle$MH.invokeExact(orig, ret); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
+    public static final FunctionDescriptor aoti_torch_new_uninitialized_tensor$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+    private static final MethodHandle aoti_torch_new_uninitialized_tensor$MH = LIB.downcall("aoti_torch_new_uninitialized_tensor", aoti_torch_new_uninitialized_tensor$DESC);
+
+    public static int aoti_torch_new_uninitialized_tensor(MemorySegment ret) {
+        try { return (int) aoti_torch_new_uninitialized_tensor$MH.invokeExact(ret); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
     public static final FunctionDescriptor aoti_torch_delete_tensor_object$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
     private static final MethodHandle aoti_torch_delete_tensor_object$MH = LIB.downcall("aoti_torch_delete_tensor_object", aoti_torch_delete_tensor_object$DESC);
 

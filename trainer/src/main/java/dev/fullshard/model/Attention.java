@@ -34,7 +34,7 @@ public final class Attention {
 
     /**
      * What backward needs. x (N, D) is the caller's input; q (B,H,T,hd) after norm and rotary; k, v
-     * (B,KV,T,hd) before the repeat; attention output (B,H,T,hd) and log-sum-exp (B,H,T); o (N, H·hd) the
+     * (B,KV,T,hd) before the repeat; attention output (B,H,T,hd) and what its kernel keeps for the backward; o (N, H·hd) the
      * input of o_proj; qNorm/kNorm the per-head norms' state, or null.
      */
     public record Saved(Tensor x, RmsNorm.Saved qNorm, RmsNorm.Saved kNorm, Tensor q, Tensor k, Tensor v,
@@ -47,7 +47,7 @@ public final class Attention {
                 made.addAll(qNorm.made());
                 made.addAll(kNorm.made());
             }
-            made.addAll(List.of(q, k, v, attention.output(), attention.logsumexp(), o));
+            made.addAll(List.of(q, k, v, attention.output(), attention.saved(), o));
             return made;
         }
     }
@@ -77,7 +77,7 @@ public final class Attention {
             Tensor qh = Rotary.forward(q, rope).transpose(1, 2);                          // (B,H,T,hd)
             Tensor kh = Rotary.forward(k, rope).transpose(1, 2);                          // (B,KV,T,hd)
             Tensor vh = v.transpose(1, 2);                                                // (B,KV,T,hd)
-            Ops.AttentionResult a = Ops.flashAttention(qh, repeatKv(kh, c), repeatKv(vh, c), true, null); // scale 1/√hd
+            Ops.AttentionResult a = Ops.attention(qh, repeatKv(kh, c), repeatKv(vh, c), true, null); // scale 1/√hd
             Tensor o = a.output().transpose(1, 2).reshape(n, (long) h * hd);              // (N, H·hd)
             Tensor y = Linear.forward(o, w.oProj(), w.oBias());                           // (N, D)
             Saved saved = new Saved(x, qNorm, kNorm, qh, kh, vh, a, o);
@@ -93,7 +93,7 @@ public final class Attention {
         try (TensorScope scope = TensorScope.open()) {
             Tensor dO = Linear.backward(grad, s.o(), w.oProj(), d.oProj(), d.oBias());     // (N, H·hd)
             Tensor dAttn = dO.view(batch, seqLen, h, hd).transpose(1, 2);                 // (B,H,T,hd)
-            Ops.AttentionGrads ga = Ops.flashAttentionBackward(dAttn, s.q(), repeatKv(s.k(), c), repeatKv(s.v(), c),
+            Ops.AttentionGrads ga = Ops.attentionBackward(dAttn, s.q(), repeatKv(s.k(), c), repeatKv(s.v(), c),
                     s.attention(), true, null);
             Tensor dq = ga.query().transpose(1, 2);                                       // (B,T,H,hd)
             Tensor dk = sumGroups(ga.key(), c).transpose(1, 2);                           // (B,T,KV,hd)

@@ -158,6 +158,16 @@ final class Dispatch {
         return push(d == null ? 0 : box(((long) d.typeCode() << 32) | (d.index() & 0xFFFF_FFFFL)));
     }
 
+    /**
+     * A {@code Tensor} argument that is undefined (C++ {@code at::Tensor()}), which some kernels take for
+     * "not used" where the schema has no optional (flash attention's sequence offsets, for one).
+     */
+    Dispatch undefinedTensor() {
+        MemorySegment cell = Scratch.get().cell;
+        Tensor.check(TorchStable.aoti_torch_new_uninitialized_tensor(cell), "aoti_torch_new_uninitialized_tensor", "");
+        return push(cell.get(JAVA_LONG, 0));
+    }
+
     /** An optional argument passed as None ({@code Scalar?}, {@code Layout?}, {@code Generator?}, ...). */
     Dispatch none() {
         return push(0);
@@ -197,6 +207,29 @@ final class Dispatch {
         Tensor[] out = new Tensor[n];
         for (int i = 0; i < n; i++) out[i] = Tensor.adopt(handles[i]);
         return out;
+    }
+
+    /**
+     * Runs an operator whose {@code n} returns mix tensors and integers: tensors are adopted where
+     * {@code keep} is true and released where it is false (undefined outputs included); the
+     * integer returns are read from their stack slots.
+     */
+    Returns returnMixed(boolean[] keep, boolean[] isTensor) {
+        int n = keep.length;
+        invoke(n);
+        long[] raw = new long[n];
+        for (int i = 0; i < n; i++) raw[i] = stack.getAtIndex(JAVA_LONG, i);
+        Tensor[] tensors = new Tensor[n];
+        for (int i = 0; i < n; i++) {
+            if (!isTensor[i]) continue;
+            if (keep[i]) tensors[i] = Tensor.adopt(raw[i]);
+            else Tensor.check(TorchStable.aoti_torch_delete_tensor_object(MemorySegment.ofAddress(raw[i])), "aoti_torch_delete_tensor_object", "");
+        }
+        return new Returns(tensors, raw);
+    }
+
+    /** What {@link #returnMixed} read: the kept tensors by position (null elsewhere) and every slot's raw value. */
+    record Returns(Tensor[] tensors, long[] raw) {
     }
 
     /** Runs and adopts every tensor of the returned {@code Tensor[]}. */

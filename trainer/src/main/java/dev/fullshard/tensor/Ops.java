@@ -568,6 +568,8 @@ public final class Ops {
     private static final Op NLL_LOSS_BACKWARD = Op.of("aten::nll_loss_backward");
     private static final Op FLASH_CPU = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu");
     private static final Op FLASH_CPU_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu_backward");
+    private static final Op FLASH_CUDA = Op.of("aten::_scaled_dot_product_flash_attention");
+    private static final Op FLASH_CUDA_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_backward");
 
     /** {@code embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False)}: rows of weight. */
     public static Tensor embedding(Tensor weight, Tensor indices) {
@@ -702,35 +704,124 @@ public final class Ops {
                 .tensor(targets).none().i64(reduction.ordinal()).i64(ignoreIndex).tensor(totalWeight).returnTensor();
     }
 
-    /** Attention output (B, H, L, E) and the log-sum-exp per query (B, H, L) that the backward needs. */
-    public record AttentionResult(Tensor output, Tensor logsumexp) {
+    /**
+     * Which attention kernel runs. {@link #CPU_FLASH}: libtorch's CPU flash kernel (any float dtype);
+     * {@link #CUDA_FLASH}: FlashAttention-2 on CUDA (bf16 and f16 only); {@link #MATH}: softmax(q·kᵀ)·v
+     * composed of matmuls, on any device and dtype, which CUDA uses for f32 and f64 (the flash kernel
+     * has none) at the cost of an (L × L) probability matrix per head.
+     */
+    public enum AttentionKernel {
+        CPU_FLASH, CUDA_FLASH, MATH;
+
+        /** The kernel for tensors like {@code q}. */
+        public static AttentionKernel of(Tensor q) {
+            if (q.device().type() == Device.Type.CPU) return CPU_FLASH;
+            return q.dtype() == DType.BF16 || q.dtype() == DType.F16 ? CUDA_FLASH : MATH;
+        }
     }
 
     /**
-     * {@code _scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0.0,
-     * bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)}.
-     * q, k, v are (B, H, L, E) with equal head counts; scale null means 1/√E. CPU kernel.
+     * Attention output (B, H, L, E) and what the kernel's backward needs: the log-sum-exp per query
+     * (B, H, L) for the flash kernels, the probabilities (B, H, L, S) for {@link AttentionKernel#MATH}.
      */
-    public static AttentionResult flashAttention(Tensor q, Tensor k, Tensor v, boolean causal, Double scale) {
-        checkAttention(q, k, v);
-        Tensor[] r = Dispatch.call(FLASH_CPU, q, k, v).tensor(q).tensor(k).tensor(v).f64(0.0).bool(causal).none()
-                .optF64(scale).returnTensors(2);
-        return new AttentionResult(r[0], r[1]);
+    public record AttentionResult(Tensor output, Tensor saved, AttentionKernel kernel) {
+    }
+
+    /** {@link #attention(Tensor, Tensor, Tensor, boolean, Double, AttentionKernel)} with the kernel for q's device and dtype. */
+    public static AttentionResult attention(Tensor q, Tensor k, Tensor v, boolean causal, Double scale) {
+        return attention(q, k, v, causal, scale, AttentionKernel.of(q));
+    }
+
+    /**
+     * Scaled dot-product attention of q (B, H, L, E) over k, v (B, H, S, E), equal head counts (repeat
+     * KV heads first); scale null means 1/√E; causal masks key j &gt; query i (top-left aligned, as
+     * PyTorch's is_causal). Schemas: {@code _scaled_dot_product_flash_attention_for_cpu(query, key, value,
+     * float dropout_p=0.0, bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (output,
+     * logsumexp)}; {@code _scaled_dot_product_flash_attention(query, key, value, float dropout_p=0.0, bool
+     * is_causal=False, bool return_debug_mask=False, *, float? scale=None) -> (output, logsumexp, cum_seq_q,
+     * cum_seq_k, SymInt max_q, SymInt max_k, rng_state, unused, debug_attn_mask)}.
+     */
+    public static AttentionResult attention(Tensor q, Tensor k, Tensor v, boolean causal, Double scale, AttentionKernel kernel) {
+        checkAttention(q, k, v, kernel);
+        return switch (kernel) {
+            case CPU_FLASH -> {
+                Tensor[] r = Dispatch.call(FLASH_CPU, q, k, v).tensor(q).tensor(k).tensor(v).f64(0.0).bool(causal).none()
+                        .optF64(scale).returnTensors(2);
+                yield new AttentionResult(r[0], r[1], kernel);
+            }
+            case CUDA_FLASH -> {
+                // Without dropout and with equal-length sequences only output and logsumexp are used;
+                // the backward takes the rest as undefined tensors and max_q/max_k as the lengths.
+                boolean[] isTensor = {true, true, true, true, false, false, true, true, true};
+                boolean[] keep = {true, true, false, false, false, false, false, false, false};
+                Dispatch.Returns r = Dispatch.call(FLASH_CUDA, q, k, v).tensor(q).tensor(k).tensor(v).f64(0.0).bool(causal).bool(false)
+                        .optF64(scale).returnMixed(keep, isTensor);
+                yield new AttentionResult(r.tensors()[0], r.tensors()[1], kernel);
+            }
+            case MATH -> mathAttention(q, k, v, causal, scaleOf(q, scale));
+        };
     }
 
     /** Gradients of attention with respect to q, k and v. */
     public record AttentionGrads(Tensor query, Tensor key, Tensor value) {
     }
 
-    /** {@code _scaled_dot_product_flash_attention_for_cpu_backward(grad_out, query, key, value, out, logsumexp, dropout_p, is_causal, *, attn_mask, scale)}. */
-    public static AttentionGrads flashAttentionBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v,
-                                                        AttentionResult forward, boolean causal, Double scale) {
-        checkAttention(q, k, v);
+    /**
+     * The backward of {@link #attention}, by the kernel that ran the forward: {@code
+     * _scaled_dot_product_flash_attention_for_cpu_backward(grad_out, query, key, value, out, logsumexp,
+     * dropout_p, is_causal, *, attn_mask, scale)}; {@code _scaled_dot_product_flash_attention_backward(grad_out,
+     * query, key, value, out, logsumexp, cum_seq_q, cum_seq_k, SymInt max_q, SymInt max_k, float dropout_p,
+     * bool is_causal, philox_seed, philox_offset, *, float? scale=None)}; or the math kernel's own.
+     */
+    public static AttentionGrads attentionBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v,
+                                                   AttentionResult forward, boolean causal, Double scale) {
+        checkAttention(q, k, v, forward.kernel());
         checkSameShape("attention backward", gradOutput, forward.output());
-        Tensor[] r = Dispatch.call(FLASH_CPU_BACKWARD, gradOutput, q, k, v, forward.output(), forward.logsumexp())
-                .tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.logsumexp())
-                .f64(0.0).bool(causal).none().optF64(scale).returnTensors(3);
+        Tensor[] r = switch (forward.kernel()) {
+            case CPU_FLASH -> Dispatch.call(FLASH_CPU_BACKWARD, gradOutput, q, k, v, forward.output(), forward.saved())
+                    .tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.saved())
+                    .f64(0.0).bool(causal).none().optF64(scale).returnTensors(3);
+            case CUDA_FLASH -> Dispatch.call(FLASH_CUDA_BACKWARD, gradOutput, q, k, v, forward.output(), forward.saved())
+                    .tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.saved())
+                    .undefinedTensor().undefinedTensor().i64(q.size(2)).i64(k.size(2)).f64(0.0).bool(causal)
+                    .undefinedTensor().undefinedTensor().optF64(scale).returnTensors(3);
+            case MATH -> mathAttentionBackward(gradOutput, q, k, v, forward, scaleOf(q, scale));
+        };
         return new AttentionGrads(r[0], r[1], r[2]);
+    }
+
+    private static double scaleOf(Tensor q, Double scale) {
+        return scale != null ? scale : 1 / Math.sqrt(q.size(3));
+    }
+
+    /** P = softmax(scale·q·kᵀ, masked), O = P·v; P is kept for the backward. */
+    private static AttentionResult mathAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor scores = mul(matmul(q, transpose(k, 2, 3)), scale);                                  // (B,H,L,S)
+            if (causal) {
+                long l = q.size(2), s = k.size(2);
+                boolean[] above = new boolean[Math.toIntExact(l * s)];
+                for (int i = 0; i < l; i++) for (int j = i + 1; j < s; j++) above[(int) (i * s + j)] = true;
+                Tensor mask = Tensor.of(above, l, s).to(q.device());
+                scores = maskedFill(scores, mask, Tensor.scalar(Double.NEGATIVE_INFINITY));
+            }
+            Tensor p = softmax(scores, 3);
+            return new AttentionResult(scope.keep(matmul(p, v)), scope.keep(p), AttentionKernel.MATH);
+        }
+    }
+
+    /** dV = Pᵀ·dO, dS = P ⊙ (dO·vᵀ − rowsum(dO·vᵀ ⊙ P)), dQ = scale·dS·k, dK = scale·dSᵀ·q. */
+    private static Tensor[] mathAttentionBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v, AttentionResult forward,
+                                                  double scale) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor p = forward.saved();
+            Tensor dv = matmul(transpose(p, 2, 3), gradOutput);
+            Tensor dp = matmul(gradOutput, transpose(v, 2, 3));
+            Tensor ds = mul(p, sub(dp, sum(mul(dp, p), true, 3)));
+            Tensor dq = mul(matmul(ds, k), scale);
+            Tensor dk = mul(matmul(transpose(ds, 2, 3), q), scale);
+            return new Tensor[]{scope.keep(dq), scope.keep(dk), scope.keep(dv)};
+        }
     }
 
     // ================================================================ optimizer and mixed precision
@@ -879,7 +970,7 @@ public final class Ops {
         if (targets.dtype() != DType.I64) throw new IllegalArgumentException("nll_loss targets must be int64, got " + targets.describe());
     }
 
-    private static void checkAttention(Tensor q, Tensor k, Tensor v) {
+    private static void checkAttention(Tensor q, Tensor k, Tensor v, AttentionKernel kernel) {
         if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) {
             throw new IllegalArgumentException("attention needs (B, H, L, E) tensors, got " + q.describe() + ", " + k.describe() + ", " + v.describe());
         }
@@ -887,9 +978,13 @@ public final class Ops {
             throw new IllegalArgumentException("attention needs equal head counts (repeat KV heads first), got "
                     + q.describe() + ", " + k.describe() + ", " + v.describe());
         }
-        if (q.device().type() != Device.Type.CPU) {
-            throw new IllegalArgumentException("flashAttention uses the CPU kernel; " + q.describe() + " is not on the CPU");
-        }
+        Device device = q.device();
+        boolean fits = switch (kernel) {
+            case CPU_FLASH -> device.type() == Device.Type.CPU;
+            case CUDA_FLASH -> device.type() == Device.Type.CUDA && (q.dtype() == DType.BF16 || q.dtype() == DType.F16);
+            case MATH -> true;
+        };
+        if (!fits) throw new IllegalArgumentException("attention kernel " + kernel + " cannot run on " + q.describe());
     }
 
     private static long[] toLongs(int[] ints) {

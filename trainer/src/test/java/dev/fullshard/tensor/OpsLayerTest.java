@@ -9,6 +9,7 @@ import static dev.fullshard.tensor.LayerRef.assertClose;
 import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The neural-network layer ops of {@link Ops} (embedding, index_select, gather, RMSNorm, softmax,
@@ -410,6 +411,40 @@ class OpsLayerTest {
         flashAttentionForward(c, DType.BF16);
     }
 
+    /** The matmul kernel CUDA uses for f32/f64, run on the CPU against the same double-precision reference. */
+    @ParameterizedTest
+    @EnumSource(AttentionCase.class)
+    void mathAttentionForward(AttentionCase c) {
+        try (TensorScope s = TensorScope.open()) {
+            for (DType dtype : new DType[]{DType.F32, DType.F64}) {
+                var q = heads(200, dtype, 2, 2, 37, 8);
+                var k = heads(201, dtype, 2, 2, 37, 8);
+                var v = heads(202, dtype, 2, 2, 37, 8);
+                Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, Ops.AttentionKernel.MATH);
+                Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), c.causal, scaleOf(c.scale, 8));
+                assertThat(r.kernel()).isEqualTo(Ops.AttentionKernel.MATH);
+                assertClose(r.output(), expected[0], dtype, "math attention output " + c + " " + dtype);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(AttentionCase.class)
+    void mathAttentionBackward(AttentionCase c) {
+        attentionBackward(c, DType.F32, Ops.AttentionKernel.MATH);
+        attentionBackward(c, DType.F64, Ops.AttentionKernel.MATH);
+    }
+
+    @Test
+    void attentionKernelRefusesAnotherDevicesKernel() {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor q = Tensor.zeros(DType.BF16, Device.CPU, 1, 1, 2, 4);
+            assertThat(Ops.AttentionKernel.of(q)).isEqualTo(Ops.AttentionKernel.CPU_FLASH);
+            assertThatThrownBy(() -> Ops.attention(q, q, q, true, null, Ops.AttentionKernel.CUDA_FLASH))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CUDA_FLASH");
+        }
+    }
+
     private static void flashAttentionForward(AttentionCase c, DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             // Enough keys (37) that the kernel's key blocks and its running (online) softmax are exercised.
@@ -417,13 +452,13 @@ class OpsLayerTest {
             var q = heads(200, dtype, b, h, l, e);
             var k = heads(201, dtype, b, h, l, e);
             var v = heads(202, dtype, b, h, l, e);
-            Ops.AttentionResult r = Ops.flashAttention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale);
+            Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale);
             Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), c.causal, scaleOf(c.scale, e));
             assertThat(r.output().dtype()).isEqualTo(dtype);
             assertClose(r.output(), expected[0], dtype, "flash attention output " + c);
             // logsumexp: the natural log of Σ exp(scaled scores), per query.
-            assertThat(r.logsumexp().shape()).containsExactly(b, h, l);
-            assertLogSumExp(r.logsumexp(), expected[1], dtype, "flash attention logsumexp " + c);
+            assertThat(r.saved().shape()).containsExactly(b, h, l);
+            assertLogSumExp(r.saved(), expected[1], dtype, "flash attention logsumexp " + c);
         }
     }
 
@@ -438,10 +473,10 @@ class OpsLayerTest {
             var k = heads(221, dtype, 1, 1, l, 4);
             var v = heads(222, dtype, 1, 1, l, 4);
             for (boolean causal : new boolean[]{false, true}) {
-                Ops.AttentionResult r = Ops.flashAttention(q.tensor(), k.tensor(), v.tensor(), causal, null);
+                Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), causal, null);
                 Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), causal, 0.5);
                 assertClose(r.output(), expected[0], dtype, "flash attention L=530 causal=" + causal + " output");
-                assertLogSumExp(r.logsumexp(), expected[1], dtype, "flash attention L=530 causal=" + causal + " logsumexp");
+                assertLogSumExp(r.saved(), expected[1], dtype, "flash attention L=530 causal=" + causal + " logsumexp");
             }
         }
     }
@@ -453,10 +488,10 @@ class OpsLayerTest {
             var q = heads(210, dtype, 1, 2, 3, 4);
             var k = heads(211, dtype, 1, 2, 9, 4);
             var v = heads(212, dtype, 1, 2, 9, 4);
-            Ops.AttentionResult r = Ops.flashAttention(q.tensor(), k.tensor(), v.tensor(), false, null);
+            Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), false, null);
             Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), false, 0.5);
             assertClose(r.output(), expected[0], dtype, "flash attention Lq=3 Lk=9 output");
-            assertLogSumExp(r.logsumexp(), expected[1], dtype, "flash attention Lq=3 Lk=9 logsumexp");
+            assertLogSumExp(r.saved(), expected[1], dtype, "flash attention Lq=3 Lk=9 logsumexp");
         }
     }
 
@@ -484,6 +519,10 @@ class OpsLayerTest {
      * be held to 1e-8); float32 and bf16 use their plain tolerances.
      */
     private static void flashAttentionBackward(AttentionCase c, DType dtype) {
+        attentionBackward(c, dtype, Ops.AttentionKernel.CPU_FLASH);
+    }
+
+    private static void attentionBackward(AttentionCase c, DType dtype, Ops.AttentionKernel kernel) {
         double[] tol = dtype == DType.F64 ? new double[]{1e-8, 1e-7} : Ref.tolerance(dtype);
         double atol = tol[0], rtol = tol[1];
         try (TensorScope s = TensorScope.open()) {
@@ -493,17 +532,17 @@ class OpsLayerTest {
             var k = heads(301, dtype, b, h, l, e);
             var v = heads(302, dtype, b, h, l, e);
             var gradOut = randn(303, 1, dtype, b, h, l, e);
-            Ops.AttentionResult fwd = Ops.flashAttention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale);
-            Ops.AttentionGrads grads = Ops.flashAttentionBackward(gradOut.tensor(), q.tensor(), k.tensor(), v.tensor(), fwd, c.causal, c.scale);
+            Ops.AttentionResult fwd = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, kernel);
+            Ops.AttentionGrads grads = Ops.attentionBackward(gradOut.tensor(), q.tensor(), k.tensor(), v.tensor(), fwd, c.causal, c.scale);
 
             double scale = scaleOf(c.scale, e);
             Ref qv = q.values(), kv = k.values(), vv = v.values(), gv = gradOut.values();
             Ref dq = LayerRef.gradient(qv, 1e-5, x -> LayerRef.dot(gv, LayerRef.attention(x, kv, vv, c.causal, scale)[0]));
             Ref dk = LayerRef.gradient(kv, 1e-5, x -> LayerRef.dot(gv, LayerRef.attention(qv, x, vv, c.causal, scale)[0]));
             Ref dv = LayerRef.gradient(vv, 1e-5, x -> LayerRef.dot(gv, LayerRef.attention(qv, kv, x, c.causal, scale)[0]));
-            assertClose(grads.query(), dq, atol, rtol, "flash attention backward dq " + c);
-            assertClose(grads.key(), dk, atol, rtol, "flash attention backward dk " + c);
-            assertClose(grads.value(), dv, atol, rtol, "flash attention backward dv " + c);
+            assertClose(grads.query(), dq, atol, rtol, kernel + " attention backward dq " + c);
+            assertClose(grads.key(), dk, atol, rtol, kernel + " attention backward dk " + c);
+            assertClose(grads.value(), dv, atol, rtol, kernel + " attention backward dv " + c);
         }
     }
 }
