@@ -1,5 +1,6 @@
 package dev.fullshard.dist;
 
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
 /**
@@ -17,7 +18,8 @@ import dev.fullshard.tensor.Tensor;
  *       writes them (the collective reads and writes their memory meanwhile), and must call
  *       {@code await()} (some collectives finish their work, e.g. a bf16 conversion, in it, on the
  *       caller's thread).</li>
- *   <li>Tensors are contiguous CPU tensors; results are written in place. Argument errors (shape, dtype,
+ *   <li>Tensors are contiguous and on the communicator's {@link #device()} (the CPU for MPI, this rank's
+ *       GPU for NCCL); results are written in place. Argument errors (shape, dtype,
  *       device, contiguity) are thrown at once by the call that issues the collective, not by
  *       {@code await()}, as an {@link IllegalArgumentException} naming the collective and the tensors;
  *       all-gather and reduce-scatter check their arguments at world size 1 too.</li>
@@ -38,6 +40,9 @@ public interface Communicator extends AutoCloseable {
 
     /** The number of ranks. */
     int size();
+
+    /** Where the tensors of this communicator's collectives live. */
+    Device device();
 
     /** Rank 0 writes the run's files (metrics, checkpoints, plot, export). */
     default boolean isMain() {

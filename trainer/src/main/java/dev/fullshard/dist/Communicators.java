@@ -1,5 +1,7 @@
 package dev.fullshard.dist;
 
+import dev.fullshard.tensor.Device;
+
 import java.util.Map;
 
 /** Picks the communicator a process was started for. */
@@ -10,6 +12,14 @@ public final class Communicators {
     /** {@link #fromEnvironment(Map)} of this process's environment. */
     public static Communicator fromEnvironment() {
         return fromEnvironment(System.getenv());
+    }
+
+    /**
+     * For ranks computing on {@code device}: NCCL on a CUDA device (at any world size, so one GPU runs the
+     * same collectives as many), else {@link #fromEnvironment(Map)}.
+     */
+    public static Communicator fromEnvironment(Map<String, String> env, Device device) {
+        return device.type() == Device.Type.CUDA ? NcclCommunicator.init(env, device) : fromEnvironment(env);
     }
 
     /**

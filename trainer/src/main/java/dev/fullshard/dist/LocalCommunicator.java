@@ -1,6 +1,7 @@
 package dev.fullshard.dist;
 
 import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
 /**
@@ -18,6 +19,7 @@ public final class LocalCommunicator implements Communicator {
 
     @Override public int rank() { return 0; }
     @Override public int size() { return 1; }
+    @Override public Device device() { return Device.CPU; }
     @Override public void allReduceSum(Tensor t) { }
     @Override public Pending allReduceSumAsync(Tensor t) { return DONE; }
     @Override public void allReduceSum(double[] values) { }
@@ -29,14 +31,14 @@ public final class LocalCommunicator implements Communicator {
 
     @Override
     public Pending allGatherAsync(Tensor shard, Tensor full) {
-        boolean inPlace = CollectiveChecks.allGather(shard, full, 0, 1);
+        boolean inPlace = CollectiveChecks.allGather(shard, full, 0, 1, Device.CPU);
         if (!inPlace) copy(shard, full);
         return DONE;
     }
 
     @Override
     public Pending reduceScatterSumAsync(Tensor full, Tensor shard) {
-        CollectiveChecks.reduceScatterSum(full, shard, 1);
+        CollectiveChecks.reduceScatterSum(full, shard, 1, Device.CPU);
         copy(full, shard);
         return DONE;
     }

@@ -4,6 +4,7 @@ import dev.fullshard.bindings.Mpi;
 import dev.fullshard.bindings.MpiLibrary;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -98,9 +99,14 @@ public final class MpiCommunicator implements Communicator {
     }
 
     @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
     public Pending allReduceSumAsync(Tensor t) {
         checkOpen();
-        CollectiveChecks.writableCpuContiguous("allReduceSum", t);
+        CollectiveChecks.writableContiguousOn("allReduceSum", t, Device.CPU);
         long n = t.numel();
         return switch (t.dtype()) {
             case F32 -> allReduce(t.dataSegment(), n, Mpi.MPI_FLOAT, 4);
@@ -137,7 +143,7 @@ public final class MpiCommunicator implements Communicator {
     @Override
     public Pending allGatherAsync(Tensor shard, Tensor full) {
         checkOpen();
-        boolean inPlace = CollectiveChecks.allGather(shard, full, rank, size);
+        boolean inPlace = CollectiveChecks.allGather(shard, full, rank, size, Device.CPU);
         int n = perRankCount("allGather", shard);
         // The bytes are copied unchanged; the datatype only sets the unit of the count.
         int datatype = switch (shard.dtype().byteSize()) {
@@ -156,7 +162,7 @@ public final class MpiCommunicator implements Communicator {
     @Override
     public Pending reduceScatterSumAsync(Tensor full, Tensor shard) {
         checkOpen();
-        CollectiveChecks.reduceScatterSum(full, shard, size);
+        CollectiveChecks.reduceScatterSum(full, shard, size, Device.CPU);
         int n = perRankCount("reduceScatterSum", shard);
         return switch (full.dtype()) {
             case F32 -> reduceScatter(full.dataSegment(), shard.dataSegment(), n, Mpi.MPI_FLOAT, null, null);
@@ -179,7 +185,7 @@ public final class MpiCommunicator implements Communicator {
     public void broadcast(Tensor t, int root) {
         checkOpen();
         CollectiveChecks.root(root, size);
-        CollectiveChecks.writableCpuContiguous("broadcast", t);
+        CollectiveChecks.writableContiguousOn("broadcast", t, Device.CPU);
         MemorySegment data = t.dataSegment();
         mpi.submit("broadcast", () -> broadcastBytes(data, root)).await();
     }

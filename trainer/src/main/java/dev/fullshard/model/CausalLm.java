@@ -3,6 +3,7 @@ package dev.fullshard.model;
 import dev.fullshard.model.Parameters.Names;
 import dev.fullshard.model.WeightAccess.Pass;
 import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.GradMode;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
@@ -47,21 +48,22 @@ public final class CausalLm {
      * @param checkpointed    which blocks (by layer index) recompute their forward in backward
      * @param lossChunkTokens tokens per chunk of the fused LM head + loss (see {@link CrossEntropy})
      * @param labelSmoothing  ε of the loss, in [0, 1]
+     * @param device          where the weights are and the model computes; tokens and targets may be on the CPU
      */
-    public record Options(DType computeDtype, IntPredicate checkpointed, int lossChunkTokens, double labelSmoothing) {
+    public record Options(DType computeDtype, IntPredicate checkpointed, int lossChunkTokens, double labelSmoothing, Device device) {
         public Options {
             if (!computeDtype.isFloatingPoint()) throw new IllegalArgumentException("compute dtype must be floating point, got " + computeDtype);
             if (lossChunkTokens < 1) throw new IllegalArgumentException("lossChunkTokens must be at least 1, got " + lossChunkTokens);
             if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new IllegalArgumentException("labelSmoothing must be in [0, 1], got " + labelSmoothing);
         }
 
-        /** float32, no checkpointing, {@link CrossEntropy#DEFAULT_CHUNK_TOKENS}, no label smoothing. */
+        /** float32, no checkpointing, {@link CrossEntropy#DEFAULT_CHUNK_TOKENS}, no label smoothing, CPU. */
         public static Options defaults() {
-            return new Options(DType.F32, layer -> false, CrossEntropy.DEFAULT_CHUNK_TOKENS, 0.0);
+            return new Options(DType.F32, layer -> false, CrossEntropy.DEFAULT_CHUNK_TOKENS, 0.0, Device.CPU);
         }
 
         public Options withComputeDtype(DType dtype) {
-            return new Options(dtype, checkpointed, lossChunkTokens, labelSmoothing);
+            return new Options(dtype, checkpointed, lossChunkTokens, labelSmoothing, device);
         }
 
         /** Checkpoint every block, or none. */
@@ -70,15 +72,19 @@ public final class CausalLm {
         }
 
         public Options withCheckpointing(IntPredicate which) {
-            return new Options(computeDtype, which, lossChunkTokens, labelSmoothing);
+            return new Options(computeDtype, which, lossChunkTokens, labelSmoothing, device);
         }
 
         public Options withLossChunkTokens(int tokens) {
-            return new Options(computeDtype, checkpointed, tokens, labelSmoothing);
+            return new Options(computeDtype, checkpointed, tokens, labelSmoothing, device);
         }
 
         public Options withLabelSmoothing(double epsilon) {
-            return new Options(computeDtype, checkpointed, lossChunkTokens, epsilon);
+            return new Options(computeDtype, checkpointed, lossChunkTokens, epsilon, device);
+        }
+
+        public Options withDevice(Device where) {
+            return new Options(computeDtype, checkpointed, lossChunkTokens, labelSmoothing, where);
         }
     }
 
@@ -159,7 +165,8 @@ public final class CausalLm {
         int layers = config.numLayers(), head = ModelUnits.head(config);
         Pass fwd = Pass.FORWARD, bwd = Pass.BACKWARD;
         try (GradMode.Restore ignored = GradMode.set(false); TensorScope scope = TensorScope.open()) {
-            Rotary.Tables rope = Rotary.tables(config, seqLen, cd);
+            tokens = onDevice(tokens);
+            Rotary.Tables rope = Rotary.tables(config, seqLen, cd, options.device());
             Tensor[] inputs = new Tensor[layers + 1];               // input of block i; inputs[L] feeds the final norm
             Block.Saved[] saved = new Block.Saved[layers];           // null for checkpointed blocks
             inputs[0] = embed(tokens, w, fwd);                                            // (N, D)
@@ -258,8 +265,8 @@ public final class CausalLm {
         DType cd = options.computeDtype();
         Pass inf = Pass.INFERENCE;
         int layers = config.numLayers(), head = ModelUnits.head(config);
-        Rotary.Tables rope = Rotary.tables(config, seqLen, cd);
-        Tensor x = embed(tokens, weights, inf);
+        Rotary.Tables rope = Rotary.tables(config, seqLen, cd, options.device());
+        Tensor x = embed(onDevice(tokens), weights, inf);
         for (int i = 0; i < layers; i++) {
             try (TensorScope block = TensorScope.open()) {
                 Block.Params p = blockWeights(weights.acquire(ModelUnits.block(i), inf), i, cd);
@@ -337,6 +344,11 @@ public final class CausalLm {
     /** The LM head: its own matrix in the head unit, or the embedding matrix (acquired here) when the two are tied. */
     private Tensor headWeight(WeightAccess w, Map<String, Tensor> headUnit, Pass pass) {
         return config.tieWordEmbeddings() ? w.acquire(ModelUnits.EMBEDDING, pass).get(Names.EMBED) : headUnit.get(Names.LM_HEAD);
+    }
+
+    /** {@code t} on the model's device: itself, or a copy in the open scope. */
+    private Tensor onDevice(Tensor t) {
+        return t.device().equals(options.device()) ? t : t.to(options.device());
     }
 
     private static long bytes(List<Tensor> tensors) {

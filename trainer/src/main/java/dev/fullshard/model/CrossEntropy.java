@@ -1,6 +1,7 @@
 package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
@@ -88,14 +89,29 @@ public final class CrossEntropy {
         long[] all = targets.toLongArray();
         long counted = countTargets(all, vocab);
         DType lossDtype = hidden.dtype() == DType.F64 ? DType.F64 : DType.F32;
-        double nllSum = 0, smoothSum = 0;
+        Device device = hidden.device();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor dHidden = backward ? Tensor.empty(hidden.dtype(), hidden.device(), n, hidden.size(1)) : null;
+            // Per-token constants go to the device once per call and the sums stay there until the end:
+            // on a GPU each host read or copy waits for all queued work, so none happens per chunk.
+            double[] mask = new double[(int) n];
+            long[] safeTarget = new long[(int) n], rows = new long[(int) Math.min(chunkTokens, n)];
+            for (int i = 0; i < n; i++) {
+                mask[i] = all[i] == IGNORE_INDEX ? 0 : 1;
+                safeTarget[i] = all[i] == IGNORE_INDEX ? 0 : all[i];
+            }
+            for (int i = 0; i < rows.length; i++) rows[i] = i;
+            Tensor deviceTargets = onDevice(targets, device);
+            Tensor masks = onDevice(Tensor.of(mask, n, 1).to(lossDtype), device);                    // (N, 1)
+            Tensor safeTargets = backward ? onDevice(Tensor.of(safeTarget, n), device) : null;
+            Tensor rowIndex = backward ? onDevice(Tensor.of(rows, rows.length), device) : null;
+            Tensor nllSum = Tensor.zeros(lossDtype, device), smoothSum = Tensor.zeros(lossDtype, device);
+            Tensor dHidden = backward ? Tensor.empty(hidden.dtype(), device, n, hidden.size(1)) : null;
             for (long start = 0; start < n; start += chunkTokens) {
                 int c = (int) Math.min(chunkTokens, n - start);
                 try (TensorScope chunk = TensorScope.open()) {
                     Tensor h = hidden.narrow(0, start, c);                                    // (c, D)
-                    Tensor t = targets.narrow(0, start, c);                                   // (c)
+                    Tensor t = deviceTargets.narrow(0, start, c);                             // (c)
+                    Tensor m = masks.narrow(0, start, c);                                     // (c, 1)
                     Tensor logits = Linear.forward(h, head, null);                           // (c, V) compute dtype
                     if (logits.dtype() != lossDtype) {
                         Tensor upcast = logits.to(lossDtype);
@@ -104,39 +120,30 @@ public final class CrossEntropy {
                     }
                     Tensor logp = Ops.logSoftmax(logits, 1);                                  // (c, V) loss dtype
                     logits.close();
-                    nllSum += Ops.nllLoss(logp, t, Ops.Reduction.SUM, IGNORE_INDEX).loss().item();
-                    double[] mask = new double[c];
-                    long[] safeTarget = new long[c], rows = new long[c];
-                    for (int i = 0; i < c; i++) {
-                        long target = all[(int) start + i];
-                        mask[i] = target == IGNORE_INDEX ? 0 : 1;
-                        safeTarget[i] = target == IGNORE_INDEX ? 0 : target;
-                        rows[i] = i;
-                    }
-                    if (smoothing > 0) {
-                        double[] rowSums = Ops.sum(logp, false, 1).toDoubleArray();           // Σ_v log p, (c)
-                        for (int i = 0; i < c; i++) smoothSum -= mask[i] * rowSums[i];
-                    }
+                    Ops.accumulate(nllSum, Ops.nllLoss(logp, t, Ops.Reduction.SUM, IGNORE_INDEX).loss());
+                    if (smoothing > 0) Ops.accumulate(smoothSum, Ops.sum(Ops.mul(Ops.sum(logp, true, 1), m)), -1);  // −Σ_i m_i Σ_v log p
                     if (!backward) continue;
                     // dlogits = m/divisor · (softmax − ε/V − (1−ε)·onehot), built in place of logp.
                     Tensor d = logp;
                     Ops.expInPlace(d);                                                        // softmax
                     if (smoothing > 0) Ops.accumulate(d, Tensor.scalar(-smoothing / vocab));
-                    double[] scale = new double[c], hit = new double[c];
-                    for (int i = 0; i < c; i++) {
-                        scale[i] = mask[i] / divisor;
-                        hit[i] = -(1 - smoothing) * scale[i];
-                    }
-                    Ops.mulInPlace(d, Tensor.of(scale, c, 1).to(lossDtype));
-                    Ops.indexPut(d, new Tensor[]{Tensor.of(rows, c), Tensor.of(safeTarget, c)}, Tensor.of(hit, c).to(lossDtype), true);
+                    Tensor scale = Ops.mul(m, 1 / divisor);                                   // (c, 1)
+                    Ops.mulInPlace(d, scale);
+                    Ops.indexPut(d, new Tensor[]{rowIndex.narrow(0, 0, c), safeTargets.narrow(0, start, c)},
+                            Ops.mul(scale, -(1 - smoothing)).view(c), true);
                     Tensor dLogits = d.dtype() == hidden.dtype() ? d : d.to(hidden.dtype());  // (c, V) compute dtype
                     if (dLogits != d) d.close();
                     Tensor dh = Linear.backward(dLogits, h, head, dHead, null);               // (c, D); dW += dLogitsᵀ·h
                     Ops.copyInto(dHidden.narrow(0, start, c), dh);
                 }
             }
-            double sum = (1 - smoothing) * nllSum + smoothing / vocab * smoothSum;
+            double sum = (1 - smoothing) * nllSum.item() + (smoothing > 0 ? smoothing / vocab * smoothSum.item() : 0);
             return new Result(new Sum(sum, counted), dHidden == null ? null : scope.keep(dHidden));
         }
+    }
+
+    /** {@code t} itself when it is on {@code device}, else a copy there (in the open scope). */
+    private static Tensor onDevice(Tensor t, Device device) {
+        return t.device().equals(device) ? t : t.to(device);
     }
 }

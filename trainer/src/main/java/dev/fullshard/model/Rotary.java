@@ -1,6 +1,7 @@
 package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
@@ -43,8 +44,13 @@ public final class Rotary {
         return inv;
     }
 
-    /** Tables for positions 0..seqLen-1, computed in double and rounded once to {@code dtype}. */
+    /** Tables for positions 0..seqLen-1 on the CPU, computed in double and rounded once to {@code dtype}. */
     public static Tables tables(ModelConfig c, long seqLen, DType dtype) {
+        return tables(c, seqLen, dtype, Device.CPU);
+    }
+
+    /** Tables for positions 0..seqLen-1 on {@code device}, computed in double and rounded once to {@code dtype}. */
+    public static Tables tables(ModelConfig c, long seqLen, DType dtype, Device device) {
         int hd = c.headDim(), half = hd / 2;
         double[] inv = inverseFrequencies(c);
         double[] cos = new double[Math.toIntExact(seqLen * hd)], sin = new double[cos.length];
@@ -57,7 +63,7 @@ public final class Rotary {
         }
         try (TensorScope scope = TensorScope.open()) {
             Tensor c64 = Tensor.of(cos, seqLen, 1, hd), s64 = Tensor.of(sin, seqLen, 1, hd);
-            return new Tables(scope.keep(dtype == DType.F64 ? c64 : c64.to(dtype)), scope.keep(dtype == DType.F64 ? s64 : s64.to(dtype)));
+            return new Tables(scope.keep(Ops.toCopy(c64, dtype, device)), scope.keep(Ops.toCopy(s64, dtype, device)));
         }
     }
 

@@ -48,9 +48,10 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
      * @param computeDtype        dtype of the gathered weights
      * @param reduceDtype         dtype of the unsharded gradients and of their reduction
      * @param syncEveryMicroBatch reduce-scatter each micro-batch's gradients, else only the last micro-batch's (the sum)
+     * @param device              where every buffer lives (the communicator's device)
      */
     public record Options(boolean shard, boolean reshardAfterForward, boolean prefetch, DType computeDtype, DType reduceDtype,
-                          boolean syncEveryMicroBatch) {
+                          boolean syncEveryMicroBatch, Device device) {
     }
 
     /** Bytes this rank holds, for the memory report; peaks over the whole run. */
@@ -117,8 +118,8 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         unsharded = new Buffer[n];
         keptForBackward = new boolean[n];
         for (ShardLayout.Unit u : layout.units()) {
-            master[u.index()] = Tensor.zeros(DType.F32, Device.CPU, u.shardNumel());
-            grad[u.index()] = Tensor.zeros(DType.F32, Device.CPU, u.shardNumel());
+            master[u.index()] = Tensor.zeros(DType.F32, options.device(), u.shardNumel());
+            grad[u.index()] = Tensor.zeros(DType.F32, options.device(), u.shardNumel());
             for (ShardLayout.Piece p : layout.pieces(u.index(), rank)) {
                 masterPieces.put(p.name(), master[u.index()].narrow(0, p.shardOffset(), p.length()));
                 gradPieces.put(p.name(), grad[u.index()].narrow(0, p.shardOffset(), p.length()));
@@ -230,7 +231,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         if (replicated() && options.reduceDtype() == DType.F32) return gradViews.get(unit);
         if (unsharded[unit] == null) {
             ShardLayout.Unit u = layout.unit(unit);
-            Tensor flat = TensorScope.detach(Tensor.zeros(options.reduceDtype(), Device.CPU, u.paddedNumel(layout.shards())));
+            Tensor flat = TensorScope.detach(Tensor.zeros(options.reduceDtype(), options.device(), u.paddedNumel(layout.shards())));
             unsharded[unit] = new Buffer(unit, flat, detachAll(views(flat, u)), true);
             unshardedBytes += unsharded[unit].bytes();
             unshardedPeak = Math.max(unshardedPeak, unshardedBytes);
@@ -257,7 +258,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         if (replicated()) {
             b.pending = comm.allReduceSumAsync(b.flat);
         } else {
-            b.shard = TensorScope.detach(Tensor.empty(options.reduceDtype(), Device.CPU, layout.unit(unit).shardNumel()));
+            b.shard = TensorScope.detach(Tensor.empty(options.reduceDtype(), options.device(), layout.unit(unit).shardNumel()));
             b.pending = comm.reduceScatterSumAsync(b.flat, b.shard);
         }
         reductions.add(b);
@@ -272,7 +273,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     public FullUnit gatherFull(int unit) {
         ShardLayout.Unit u = layout.unit(unit);
         if (replicated()) return new FullUnit(null, masterViews.get(unit));
-        Tensor flat = TensorScope.detach(Tensor.empty(DType.F32, Device.CPU, u.paddedNumel(layout.shards())));
+        Tensor flat = TensorScope.detach(Tensor.empty(DType.F32, options.device(), u.paddedNumel(layout.shards())));
         comm.allGather(master[unit], flat);
         return new FullUnit(flat, detachAll(views(flat, u)));
     }
@@ -318,7 +319,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
 
     private Buffer startGather(int unit) {
         ShardLayout.Unit u = layout.unit(unit);
-        Tensor flat = TensorScope.detach(Tensor.empty(options.computeDtype(), Device.CPU, u.paddedNumel(layout.shards())));
+        Tensor flat = TensorScope.detach(Tensor.empty(options.computeDtype(), options.device(), u.paddedNumel(layout.shards())));
         Buffer b = new Buffer(unit, flat, detachAll(views(flat, u)), true);
         Tensor send = master[unit];
         if (options.computeDtype() != DType.F32) b.shard = send = TensorScope.detach(master[unit].to(options.computeDtype()));

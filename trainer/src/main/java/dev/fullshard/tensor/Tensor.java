@@ -303,6 +303,17 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * The address of the first element of a contiguous tensor on any device (a device pointer on CUDA), for
+     * native libraries that take raw buffers (NCCL); valid while this tensor is open.
+     */
+    public MemorySegment dataPointer() {
+        if (!isContiguous()) throw new IllegalStateException("dataPointer needs a contiguous tensor; call contiguous() first");
+        MemorySegment out = Scratch.get().cell;
+        check(TorchStable.aoti_torch_get_data_ptr(handle(), out), "aoti_torch_get_data_ptr", "");
+        return out.get(ADDRESS, 0);
+    }
+
+    /**
      * True when this tensor views read-only Java memory (e.g. a checkpoint mapped read-only). libtorch
      * cannot know that: writing into it would fault in native code, so in-place operations check this.
      */

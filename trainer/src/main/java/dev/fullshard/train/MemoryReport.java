@@ -3,6 +3,8 @@ package dev.fullshard.train;
 import dev.fullshard.dist.Communicator;
 import dev.fullshard.optim.AdamW;
 import dev.fullshard.shard.ShardedModel;
+import dev.fullshard.tensor.Cuda;
+import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
 import java.io.PrintWriter;
@@ -15,12 +17,13 @@ import java.util.Map;
 /**
  * What each rank holds, in bytes: fp32 master weights, gradients and AdamW moments (its shards),
  * the peak of gathered weights and of unsharded gradient buffers, and the peak of activations kept
- * for backward. Collected from every rank (one all-reduce), printed for the largest rank and written
- * per rank to the metrics as a {@code memory} event.
+ * for backward; on a GPU also the device memory in use (total − free: libtorch's cache, which keeps what the
+ * step needed at its peak, plus the CUDA context). Collected from every rank (one all-reduce), printed for
+ * the largest rank and written per rank to the metrics as a {@code memory} event.
  */
 final class MemoryReport {
     private static final List<String> FIELDS = List.of("parameters", "gradients", "optimizer", "gathered_peak", "unsharded_gradients_peak",
-            "activations_peak");
+            "activations_peak", "device_used");
 
     private final Communicator comm;
     private final ShardedModel model;
@@ -43,7 +46,9 @@ final class MemoryReport {
     /** Every rank calls this at the same moment; rank 0 writes. */
     void log(String when, MetricsLog metrics, PrintWriter out) {
         ShardedModel.Memory m = model.memory();
-        long[] mine = {m.parameterBytes(), m.gradientBytes(), optimizerBytes, m.gatheredPeakBytes(), m.unshardedGradientPeakBytes(), activations};
+        long deviceUsed = comm.device().type() == Device.Type.CUDA ? Cuda.memory(comm.device()).used() : 0;
+        long[] mine = {m.parameterBytes(), m.gradientBytes(), optimizerBytes, m.gatheredPeakBytes(), m.unshardedGradientPeakBytes(), activations,
+                deviceUsed};
         long[] all = new long[mine.length * comm.size()];
         System.arraycopy(mine, 0, all, comm.rank() * mine.length, mine.length);
         comm.allReduceSum(all);
@@ -65,6 +70,7 @@ final class MemoryReport {
         out.printf(Locale.ROOT, "memory (%s, largest rank): parameters %s, gradients %s, optimizer %s, gathered weights peak %s, "
                         + "unsharded gradients peak %s, activations peak %s%n", when, mib(max[0]), mib(max[1]), mib(max[2]), mib(max[3]),
                 mib(max[4]), mib(max[5]));
+        if (deviceUsed > 0) out.printf(Locale.ROOT, "memory (%s, largest rank): %s in use on the GPU%n", when, mib(max[6]));
     }
 
     private static String mib(long bytes) {

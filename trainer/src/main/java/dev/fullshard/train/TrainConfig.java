@@ -28,10 +28,18 @@ import java.util.Map;
  * @param distributed     {@code distributed}: how the model, gradients and optimizer are split across ranks
  * @param logging         {@code logging}: logging, evaluation and checkpoint cadence, output folder
  * @param resume          {@code resume} (default {@code auto}): auto | none | a checkpoint directory
+ * @param device          {@code device} (default {@code auto}): where each rank computes, see {@link DeviceChoice}
  */
 public record TrainConfig(Model model, MixedPrecision mixedPrecision, Data data, Training training,
                           Optimizer optimizer, Scheduler scheduler, LossScaling lossScaling, Distributed distributed,
-                          Logging logging, Resume resume) {
+                          Logging logging, Resume resume, DeviceChoice device) {
+
+    /**
+     * {@code device}: {@code cuda} puts each rank on GPU {@code LOCAL_RANK} (collectives over NCCL),
+     * {@code cpu} on the CPU (collectives over MPI), {@code auto} picks cuda when libtorch has CUDA and a
+     * GPU is visible, else cpu.
+     */
+    public enum DeviceChoice { AUTO, CPU, CUDA }
 
     /** Name of the effective config saved next to checkpoints, in {@code output_dir}. */
     public static final String SAVED_NAME = "config.yaml";
@@ -82,6 +90,7 @@ public record TrainConfig(Model model, MixedPrecision mixedPrecision, Data data,
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", ordered("path", model.path().toString(), "compute_dtype", lower(model.computeDtype())));
         m.put("mixed_precision", lower(mixedPrecision));
+        m.put("device", lower(device));
         Map<String, Object> d = ordered("train_files", strings(data.trainFiles()), "eval_files", strings(data.evalFiles()),
                 "format", lower(data.format()), "template", data.template(), "chat_template", lower(data.chatTemplate()));
         d.putAll(ordered("max_seq_len", data.maxSeqLen(), "packing", data.packing(), "skip_bad_lines", data.skipBadLines()));

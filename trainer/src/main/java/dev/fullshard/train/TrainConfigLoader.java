@@ -42,7 +42,7 @@ final class TrainConfigLoader {
 
     private static Map<String, List<String>> schema() {
         Map<String, List<String>> s = new LinkedHashMap<>();
-        s.put("", List.of("model", "mixed_precision", "data", "training", "optimizer", "scheduler", "loss_scaling",
+        s.put("", List.of("model", "mixed_precision", "device", "data", "training", "optimizer", "scheduler", "loss_scaling",
                 "distributed", "logging", "resume"));
         s.put("model", List.of("path", "compute_dtype"));
         s.put("data", List.of("train_files", "eval_files", "format", "template", "chat_template", "max_seq_len",
@@ -144,7 +144,7 @@ final class TrainConfigLoader {
                 readLossScaling(root.section("loss_scaling", SCHEMA.get("loss_scaling"), SCHEMA)),
                 readDistributed(root.section("distributed", SCHEMA.get("distributed"), SCHEMA)),
                 readLogging(root.section("logging", SCHEMA.get("logging"), SCHEMA)),
-                readResume(r, root));
+                readResume(r, root), root.choice("device", TrainConfig.DeviceChoice.AUTO, TrainConfig.DeviceChoice.class));
     }
 
     private static String lower(Enum<?> e) {

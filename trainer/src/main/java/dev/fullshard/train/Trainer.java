@@ -25,6 +25,7 @@ import dev.fullshard.optim.LrSchedule;
 import dev.fullshard.shard.ParameterSource;
 import dev.fullshard.shard.ShardLayout;
 import dev.fullshard.shard.ShardedModel;
+import dev.fullshard.tensor.Cuda;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
@@ -69,6 +70,7 @@ public final class Trainer {
     public record Result(long steps, double lastLoss, double evalLoss, Path checkpoint, Path export, String stoppedBy) {
     }
 
+    private static final int CUDA_LOSS_CHUNK_TOKENS = 4096;
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "tokenizer.model", "generation_config.json");
 
@@ -86,9 +88,13 @@ public final class Trainer {
         this.out = comm.isMain() ? out : new PrintWriter(Writer.nullWriter());
     }
 
-    /** Runs on the ranks the environment announces ({@link Communicators#fromEnvironment()}); world size 1 without one. */
+    /**
+     * Runs on the ranks the environment announces, on the device the config asks for: each rank on GPU
+     * {@code LOCAL_RANK} with NCCL, or on the CPU with MPI ({@link Communicators}); world size 1 without a launcher.
+     */
     public static Result run(TrainConfig config, StopRequest stop, PrintWriter out) throws IOException {
-        try (Communicator comm = Communicators.fromEnvironment()) {
+        Device device = RankDevice.select(config.device(), System.getenv());
+        try (Communicator comm = Communicators.fromEnvironment(System.getenv(), device)) {
             return run(config, stop, out, comm);
         }
     }
@@ -124,7 +130,7 @@ public final class Trainer {
     private ShardedModel.Options shardingOptions(DType compute) {
         TrainConfig.Distributed d = config.distributed();
         return new ShardedModel.Options(d.sharding() != TrainConfig.Sharding.NO_SHARD, d.sharding() == TrainConfig.Sharding.FULL_SHARD,
-                d.prefetch(), compute, d.reduceDtype().dtype(), d.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH);
+                d.prefetch(), compute, d.reduceDtype().dtype(), d.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH, comm.device());
     }
 
     private Result train(ShardedModel model, Path modelDir) throws IOException {
@@ -152,8 +158,11 @@ public final class Trainer {
                 config.optimizer().weightDecay());
         TrainConfig.LossScaling ls = config.lossScaling();
         LossScaler scaler = config.mixedPrecision() == TrainConfig.MixedPrecision.FP16
-                ? new LossScaler(Device.CPU, ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
-        CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing());
+                ? new LossScaler(comm.device(), ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
+        CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing())
+                .withDevice(comm.device());
+        // A GPU runs the LM head's matmuls best in large chunks; the logits of 4,096 tokens × 32k vocabulary are 0.5 GB in float32.
+        if (comm.device().type() == Device.Type.CUDA) modelOptions = modelOptions.withLossChunkTokens(CUDA_LOSS_CHUNK_TOKENS);
         CausalLm lm = new CausalLm(modelConfig, model, modelOptions.withLabelSmoothing(t.labelSmoothing()));
         CausalLm evalLm = new CausalLm(modelConfig, model, modelOptions);
 
@@ -161,8 +170,8 @@ public final class Trainer {
         TrainerState state = resume(store, model, optimizer, scaler);
         checkSameOnAllRanks(state);
         long resumedAt = state.step();
-        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
-                modelConfig.architecture().className(), model.layout().numel(), compute, totalSteps, stepsPerEpoch, config.globalBatch(),
+        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s on %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
+                modelConfig.architecture().className(), model.layout().numel(), compute, comm.device(), totalSteps, stepsPerEpoch, config.globalBatch(),
                 config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "",
                 comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT) : "");
         if (t.gradientAccumulationSteps() % comm.size() != 0) {
@@ -195,9 +204,10 @@ public final class Trainer {
                 double tokensPerSecond = r.positions() / ((System.nanoTime() - stepStart) / 1e9);
                 double epoch = state.epoch() + state.nextSequence() / (double) trainData.sequencesPerEpoch();
                 double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
-                metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen(), Map.of(
-                        "compute_s", stepSeconds - r.communicationSeconds() - r.optimizerSeconds(),
+                Map<String, Object> split = new LinkedHashMap<>(Map.of("compute_s", stepSeconds - r.communicationSeconds() - r.optimizerSeconds(),
                         "communication_s", r.communicationSeconds(), "optimizer_s", r.optimizerSeconds()));
+                if (comm.device().type() == Device.Type.CUDA) split.put("device_memory_used_bytes", Cuda.memory(comm.device()).used());
+                metrics.train(state.step(), epoch, r.loss(), r.lr(), r.gradNorm(), tokensPerSecond, state.tokensSeen(), split);
                 if (state.step() == resumedAt + 1) memory.log("first_step", metrics, out);
                 if (r.skipped() != null) {
                     progress.message(String.format(Locale.ROOT, "step %d skipped: %s (loss scale %.0f)", state.step(), r.skipped(),
@@ -320,6 +330,7 @@ public final class Trainer {
         long optimizerStart = System.nanoTime();
         if (t.maxGradNorm() > 0) GradientClipping.clip(grads, norm, t.maxGradNorm());
         optimizer.step(grads, lr);
+        Cuda.synchronize(comm.device());           // a GPU runs behind the host: time the work, not its queueing
         return new StepResult(loss, lr, norm, tokens, positions, null, next, communication, (System.nanoTime() - optimizerStart) / 1e9,
                 activations);
     }

@@ -198,6 +198,17 @@ class TrainConfigTest {
         assertThat(load(MINIMAL + "distributed: {}\n").distributed()).isEqualTo(load(MINIMAL).distributed());
     }
 
+    @Test
+    void deviceDefaultsToAutoAndParsesEveryValue() throws IOException {
+        assertThat(load(MINIMAL).device()).isEqualTo(TrainConfig.DeviceChoice.AUTO);
+        assertThat(load(MINIMAL + "device: cpu\n").device()).isEqualTo(TrainConfig.DeviceChoice.CPU);
+        assertThat(load(MINIMAL + "device: cuda\n").device()).isEqualTo(TrainConfig.DeviceChoice.CUDA);
+        assertThat(load(MINIMAL, "device=cpu").device()).isEqualTo(TrainConfig.DeviceChoice.CPU);
+        assertThat(error(MINIMAL + "device: gpu\n")).startsWith("train.yaml:").contains("device: expected one of auto, cpu, cuda");
+        TrainConfig c = load(MINIMAL + "device: cuda\n");
+        assertThat(c.toYaml()).contains("device: cuda");
+    }
+
     /** The distributed section of MINIMAL plus {@code distributed:} with one {@code line}. */
     private Distributed distributed(String line) throws IOException {
         return load(MINIMAL + "distributed:\n  " + line + "\n").distributed();
