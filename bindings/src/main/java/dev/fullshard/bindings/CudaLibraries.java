@@ -64,7 +64,7 @@ public final class CudaLibraries {
     static final List<String> CUBLAS = List.of("libcublas.so.13", "libcublas.so.12");
     static final List<String> NCCL = List.of("libnccl.so.2");
     private static final Path SYSTEM_CUDA = Path.of("/usr/local/cuda/lib64");
-    private static final String NOT_LOADED = "unknown (library not loaded)";
+    private static final String NOT_LOADED = "not loaded";
 
     /** Each library's report line and the handle its binding resolves symbols in (a missing one throws when called). */
     private record Search(List<Library> libraries, NativeLibrary torchCuda, NativeLibrary cudart, NativeLibrary cublas,
@@ -237,7 +237,7 @@ public final class CudaLibraries {
         for (String soname : sonames) {
             Optional<Path> file = mappedFile(mapped, soname);
             if (file.isPresent()) {
-                return Optional.of(new Found(file.get(), "already loaded (libtorch's copy)",
+                return Optional.of(new Found(file.get(), "already loaded by libtorch",
                         new NativeLibrary(soname, SymbolLookup.libraryLookup(file.get(), Arena.global()))));
             }
         }

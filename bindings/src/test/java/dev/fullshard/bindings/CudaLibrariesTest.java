@@ -104,7 +104,7 @@ class CudaLibrariesTest {
             assertThat(l.name()).isEqualTo("libtorch_cuda.so");
             assertThat(l.file()).isEmpty();
         });
-        assertThat(List.of(r.runtimeVersion(), r.driverVersion(), r.cublasVersion(), r.ncclVersion())).allMatch(v -> v.startsWith("unknown"));
+        assertThat(List.of(r.runtimeVersion(), r.driverVersion(), r.cublasVersion(), r.ncclVersion())).containsOnly("not loaded");
     }
 
     @Test
