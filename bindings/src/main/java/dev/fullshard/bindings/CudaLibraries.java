@@ -80,7 +80,10 @@ public final class CudaLibraries {
     private CudaLibraries() {
     }
 
-    /** The loaded libraries; throws {@link CudaUnavailableException} naming what is missing and where fullshard looked. */
+    /**
+     * The loaded libraries; throws {@link CudaUnavailableException} naming what is missing and where
+     * fullshard looked ({@link TorchLoadException} when libtorch itself cannot be loaded).
+     */
     public static Loaded require() {
         Search s = search();
         return s.loaded().orElseThrow(() -> new CudaUnavailableException("CUDA is not available: " + s.unavailable().orElseThrow()));
@@ -176,26 +179,29 @@ public final class CudaLibraries {
         // Loading by path an object that is already loaded returns it: this is libtorch's own copy.
         NativeLibrary torchCudaLib = new NativeLibrary(TORCH_CUDA, SymbolLookup.libraryLookup(torchCuda.get(), Arena.global()));
         List<Path> explicit = explicitFolders();
-        List<String> libNames = new ArrayList<>(List.of(TORCH_CUDA));
         List<Library> libraries = new ArrayList<>(List.of(new Library(TORCH_CUDA, torchCuda, "loaded by libtorch")));
+        List<Optional<Found>> found = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        List<Found> found = new ArrayList<>();
         for (List<String> sonames : List.of(CUDART, CUBLAS, NCCL)) {
             List<String> looked = new ArrayList<>();
             Optional<Found> f = find(sonames, explicit, torch.directory(), looked);
-            String name = f.map(x -> x.library().name()).orElse(String.join(" or ", sonames));
-            libNames.add(name);
-            libraries.add(new Library(name, f.map(Found::file), f.map(Found::how).orElse("not found; looked in " + String.join(", ", looked))));
-            if (f.isEmpty()) missing.add(String.join(" or ", sonames) + " (looked in " + String.join(", ", looked) + ")");
-            found.add(f.orElse(null));
+            if (f.isPresent()) {
+                libraries.add(new Library(f.get().library().name(), Optional.of(f.get().file()), f.get().how()));
+            } else {
+                String name = String.join(" or ", sonames);
+                libraries.add(new Library(name, Optional.empty(), "not found; looked in " + String.join(", ", looked)));
+                missing.add(name + " (looked in " + String.join(", ", looked) + ")");
+            }
+            found.add(f);
         }
         Optional<String> why = missing.isEmpty() ? Optional.empty() : Optional.of(TORCH_CUDA + " is loaded, but not found: "
                 + String.join("; ", missing) + "; set FULLSHARD_CUDA_LIB to the folder that holds it");
-        Supplier<CudaUnavailableException> failure = () -> new CudaUnavailableException("CUDA is not available: " + why.orElseThrow());
-        List<NativeLibrary> libs = found.stream().map(f -> f != null ? f.library() : NativeLibrary.missing("CUDA", failure)).toList();
-        Optional<Loaded> loaded = why.isPresent() ? Optional.empty()
-                : Optional.of(new Loaded(torchCuda.get(), found.get(0).file(), found.get(1).file(), found.get(2).file()));
-        return search = new Search(List.copyOf(libraries), torchCudaLib, libs.get(0), libs.get(1), libs.get(2), loaded, why);
+        Function<Optional<Found>, NativeLibrary> bind = f -> f.map(Found::library).orElseGet(() -> NativeLibrary.missing("CUDA",
+                () -> new CudaUnavailableException("CUDA is not available: " + why.orElseThrow())));
+        Optional<Loaded> loaded = why.isPresent() ? Optional.empty() : Optional.of(new Loaded(torchCuda.get(),
+                found.get(0).orElseThrow().file(), found.get(1).orElseThrow().file(), found.get(2).orElseThrow().file()));
+        return search = new Search(List.copyOf(libraries), torchCudaLib, bind.apply(found.get(0)), bind.apply(found.get(1)),
+                bind.apply(found.get(2)), loaded, why);
     }
 
     private static String withoutTorchCuda(TorchLibrary.Loaded torch) {
@@ -237,7 +243,7 @@ public final class CudaLibraries {
         for (String soname : sonames) {
             Optional<Path> file = mappedFile(mapped, soname);
             if (file.isPresent()) {
-                return Optional.of(new Found(file.get(), "already loaded by libtorch",
+                return Optional.of(new Found(file.get(), "already in the process (libtorch's copy)",
                         new NativeLibrary(soname, SymbolLookup.libraryLookup(file.get(), Arena.global()))));
             }
         }
@@ -329,10 +335,8 @@ public final class CudaLibraries {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocate(JAVA_INT);
             Nccl.check(Nccl.ncclGetVersion(v), "ncclGetVersion");
-            int code = v.get(JAVA_INT, 0);
-            // 10000*major + 100*minor + patch since 2.9; 1000*major + 100*minor + patch before
-            int major = code >= 10000 ? code / 10000 : code / 1000;
-            return major + "." + code % (code >= 10000 ? 10000 : 1000) / 100 + "." + code % 100;
+            int code = v.get(JAVA_INT, 0);   // 10000*major + 100*minor + patch
+            return code / 10000 + "." + code % 10000 / 100 + "." + code % 100;
         }
     }
 
