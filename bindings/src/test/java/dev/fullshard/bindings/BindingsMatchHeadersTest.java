@@ -5,8 +5,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -26,29 +28,46 @@ import java.util.stream.Stream;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The C declarations in {@code native-headers/*.h} are the source of truth; the binding classes must
  * mirror them one to one: a {@code NAME$DESC} field equal to the descriptor the declaration implies,
  * a public static method {@code NAME} with the matching Java signature, in the header's order, and
  * the symbol must resolve in the library the class binds to. Every failure names the function.
+ *
+ * <p>The CUDA bindings are checked on any machine: reading their descriptors loads nothing. Their
+ * symbols are checked in the libraries fullshard bound when CUDA is available, else in a copy the
+ * system loader finds (a CUDA toolkit without a GPU has libcudart), else not at all.
  */
 class BindingsMatchHeadersTest {
-    /** A header and the class that binds it, with the library its downcalls resolve symbols in. */
-    record Binding(String header, Class<?> bindingClass, Supplier<NativeLibrary> library) {
+    /**
+     * A header and the class that binds it, with the library its downcalls resolve symbols in; for a
+     * CUDA library, the sonames to check instead when CUDA is not available (null for the others).
+     */
+    record Binding(String header, Class<?> bindingClass, Supplier<NativeLibrary> library, List<String> cudaSonames) {
     }
 
     private static final Map<String, Binding> BINDINGS = Map.of(
-            "torch_stable.h", new Binding("torch_stable.h", TorchStable.class, TorchStable::library),
-            "libstdcxx.h", new Binding("libstdcxx.h", LibStdCxx.class, LibStdCxx::library),
-            "libc.h", new Binding("libc.h", LibC.class, LibC::library),
-            "mpi.h", new Binding("mpi.h", Mpi.class, Mpi::library));
+            "torch_stable.h", new Binding("torch_stable.h", TorchStable.class, TorchStable::library, null),
+            "libstdcxx.h", new Binding("libstdcxx.h", LibStdCxx.class, LibStdCxx::library, null),
+            "libc.h", new Binding("libc.h", LibC.class, LibC::library, null),
+            "mpi.h", new Binding("mpi.h", Mpi.class, Mpi::library, null),
+            "cuda_runtime.h", new Binding("cuda_runtime.h", CudaRuntime.class, CudaRuntime::library, CudaLibraries.CUDART),
+            "cublas.h", new Binding("cublas.h", Cublas.class, Cublas::library, CudaLibraries.CUBLAS),
+            "nccl.h", new Binding("nccl.h", Nccl.class, Nccl::library, CudaLibraries.NCCL),
+            "torch_cuda.h", new Binding("torch_cuda.h", TorchCuda.class, TorchCuda::library, List.of()));
+
+    /** ncclUniqueId, {@code struct { char internal[128]; }}, passed by value. */
+    private static final MemoryLayout NCCL_UNIQUE_ID = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(128, JAVA_BYTE).withName("internal")).withName("ncclUniqueId");
 
     /** C types (after typedefs) to the layouts FFM passes them as; anything with a '*' is ADDRESS. */
     private static final Map<String, MemoryLayout> C_TYPES = Map.ofEntries(
@@ -59,7 +78,16 @@ class BindingsMatchHeadersTest {
             Map.entry("double", JAVA_DOUBLE), Map.entry("float", JAVA_FLOAT), Map.entry("bool", JAVA_BOOLEAN),
             Map.entry("AtenTensorHandle", ADDRESS), Map.entry("StableListHandle", ADDRESS),
             Map.entry("MPI_Comm", JAVA_INT), Map.entry("MPI_Datatype", JAVA_INT), Map.entry("MPI_Op", JAVA_INT),
-            Map.entry("MPI_Request", JAVA_INT));
+            Map.entry("MPI_Request", JAVA_INT),
+            Map.entry("unsigned int", JAVA_INT),
+            // CUDA, cuBLAS and NCCL enums are int-sized; their handles are pointers
+            Map.entry("cudaError_t", JAVA_INT), Map.entry("cudaDeviceAttr", JAVA_INT), Map.entry("cudaMemcpyKind", JAVA_INT), Map.entry("cublasStatus_t", JAVA_INT),
+            Map.entry("cublasOperation_t", JAVA_INT), Map.entry("cudaDataType_t", JAVA_INT), Map.entry("cublasComputeType_t", JAVA_INT),
+            Map.entry("cublasGemmAlgo_t", JAVA_INT), Map.entry("ncclResult_t", JAVA_INT), Map.entry("ncclDataType_t", JAVA_INT),
+            Map.entry("ncclRedOp_t", JAVA_INT),
+            Map.entry("cudaStream_t", ADDRESS), Map.entry("cudaEvent_t", ADDRESS), Map.entry("cublasHandle_t", ADDRESS),
+            Map.entry("ncclComm_t", ADDRESS), Map.entry("CUDAGuardHandle", ADDRESS),
+            Map.entry("ncclUniqueId", NCCL_UNIQUE_ID));
 
     /** One function declaration: its name, the declaration text (for messages) and the implied descriptor. */
     record CFunction(String name, String declaration, FunctionDescriptor descriptor) {
@@ -115,10 +143,12 @@ class BindingsMatchHeadersTest {
         Binding b = binding(header);
         TorchLibrary.load();
         if (header.equals("mpi.h")) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(MpiLibrary.isAvailable(),
+            assumeTrue(MpiLibrary.isAvailable(),
                     "MPICH is not installed (apt-get install mpich; .ci/install-test-deps does it): mpi.h symbols not checked");
         }
-        NativeLibrary lib = b.library().get();
+        NativeLibrary lib = b.cudaSonames() == null || CudaLibraries.available() ? b.library().get() : systemCopy(b.cudaSonames());
+        assumeTrue(lib != null, "CUDA is not available and no " + b.cudaSonames() + " is on the loader path: " + header
+                + " symbols not checked");
         List<String> problems = new ArrayList<>();
         for (CFunction f : parse(Files.readString(headersDir().resolve(header)), header)) {
             if (lib.find(f.name()).isEmpty()) {
@@ -126,6 +156,18 @@ class BindingsMatchHeadersTest {
             }
         }
         assertNoProblems(header, problems);
+    }
+
+    /** The first of {@code sonames} the system loader finds, or null. */
+    private static NativeLibrary systemCopy(List<String> sonames) {
+        for (String soname : sonames) {
+            try {
+                return new NativeLibrary(soname, SymbolLookup.libraryLookup(soname, Arena.global()));
+            } catch (IllegalArgumentException e) {
+                // not on the loader path
+            }
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ the checker checks itself
@@ -147,6 +189,8 @@ class BindingsMatchHeadersTest {
                 uint64_t f_empty_parens();
                 int f_unnamed(int, double, float);
                 AOTITorchError f_struct(struct Foo* p, StableIValue v, uint32_t* n, StableListHandle l);
+                typedef struct { char internal[128]; } ncclUniqueId;
+                int f_by_value(ncclUniqueId id, unsigned int flags, const char* text);
                 """;
         List<CFunction> fns = parse(text, "test.h");
         Map<String, FunctionDescriptor> byName = new LinkedHashMap<>();
@@ -158,7 +202,8 @@ class BindingsMatchHeadersTest {
                 Map.entry("f_no_args", FunctionDescriptor.of(JAVA_BOOLEAN)),
                 Map.entry("f_empty_parens", FunctionDescriptor.of(JAVA_LONG)),
                 Map.entry("f_unnamed", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_DOUBLE, JAVA_FLOAT)),
-                Map.entry("f_struct", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS)));
+                Map.entry("f_struct", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS)),
+                Map.entry("f_by_value", FunctionDescriptor.of(JAVA_INT, NCCL_UNIQUE_ID, JAVA_INT, ADDRESS)));
     }
 
     @Test
@@ -285,6 +330,8 @@ class BindingsMatchHeadersTest {
     private static final Pattern BLOCK_COMMENT = Pattern.compile("/\\*.*?\\*/", Pattern.DOTALL);
     private static final Pattern LINE_COMMENT = Pattern.compile("//[^\\n]*");
     private static final Pattern PREPROCESSOR = Pattern.compile("(?m)^\\s*#.*$");
+    /** A struct body in a typedef: its ';'s are not declarations. */
+    private static final Pattern BRACES = Pattern.compile("\\{[^{}]*\\}");
     /** return type, name, parameter list; the return type ends in whitespace or '*'. */
     private static final Pattern FUNCTION = Pattern.compile("^(.*[\\s*])(\\w+)\\s*\\(([^()]*)\\)$");
 
@@ -292,6 +339,7 @@ class BindingsMatchHeadersTest {
         String code = BLOCK_COMMENT.matcher(text).replaceAll(" ");
         code = LINE_COMMENT.matcher(code).replaceAll(" ");
         code = PREPROCESSOR.matcher(code).replaceAll(" ");
+        code = BRACES.matcher(code).replaceAll(" ");
         List<CFunction> out = new ArrayList<>();
         for (String chunk : code.split(";")) {
             String decl = chunk.replaceAll("\\s+", " ").strip();

@@ -1,5 +1,6 @@
 package dev.fullshard.cli;
 
+import dev.fullshard.bindings.CudaLibraries;
 import dev.fullshard.bindings.TorchLibrary;
 import dev.fullshard.bindings.TorchLoadException;
 import dev.fullshard.bindings.TorchStable;
@@ -20,14 +21,15 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
- * {@code fullshard doctor}: what this machine offers fullshard, and a self-test. Exits non-zero when
- * libtorch cannot be loaded or the self-test fails.
+ * {@code fullshard doctor}: what this machine offers fullshard, and a self-test on the CPU and, when
+ * CUDA is available, on {@code cuda:0}. Exits non-zero when libtorch cannot be loaded or a self-test fails.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Report Java, libtorch, threads, CUDA, NCCL and MPI, and run a matmul self-test.")
+        description = "Report Java, libtorch, threads, CUDA (GPUs, cuBLAS), NCCL and MPI, and run a matmul self-test on the CPU and the first GPU.")
 public final class DoctorCommand implements Callable<Integer> {
     private static final List<Path> SYSTEM_LIB_DIRS = List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/lib64"),
-            Path.of("/usr/lib"), Path.of("/usr/local/lib"), Path.of("/usr/local/cuda/lib64"));
+            Path.of("/usr/lib"), Path.of("/usr/local/lib"));
+    private static final double GIB = 1 << 30;
 
     @Override
     public Integer call() {
@@ -47,17 +49,28 @@ public final class DoctorCommand implements Callable<Integer> {
         System.out.printf("  loaded   %s%n", torch.libraries().stream().map(p -> p.getFileName().toString()).toList());
         for (String note : torch.notes()) System.out.println("  note     " + note);
         System.out.printf("Threads:   %d intra-op (%s)%n", intraOpThreads(), torch.threadEnvironment());
-        boolean cudaLibtorch = torch.libraries().stream().anyMatch(p -> p.getFileName().toString().equals("libtorch_cuda.so"));
-        System.out.println("CUDA:      " + (cudaLibtorch
-                ? "libtorch_cuda.so loaded; GPU training is not implemented yet"
-                : "not available: the loaded libtorch is a CPU-only build (no libtorch_cuda.so)"));
-        System.out.println("NCCL:      " + findLibrary(torch.directory(), "libnccl.so.2")
-                .map(p -> "found " + p + "; not used yet (GPU path not implemented)")
-                .orElse("not available: no libnccl.so.2 next to libtorch or in the system library folders"));
-        System.out.println("MPI:       " + findLibrary(torch.directory(), "libmpich.so.12", "libmpi.so.12")
+        CudaLibraries.Report cuda = CudaLibraries.probe();
+        printCuda(cuda);
+        System.out.println("MPI:       " + findLibrary("libmpich.so.12", "libmpi.so.12")
                 .map(p -> "found " + p)
                 .orElse("not available: no MPICH (libmpich.so.12 / libmpi.so.12); install it with `apt-get install mpich`"));
-        return selfTest() ? 0 : 1;
+        boolean ok = selfTest(Device.CPU);
+        if (cuda.unavailable().isEmpty()) ok &= selfTest(Device.cuda(0));
+        return ok ? 0 : 1;
+    }
+
+    private static void printCuda(CudaLibraries.Report cuda) {
+        System.out.println("CUDA:      " + cuda.unavailable().map(why -> "not available: " + why)
+                .orElse("runtime " + cuda.runtimeVersion() + ", driver " + cuda.driverVersion() + ", " + cuda.gpus().size() + " GPU(s)"));
+        for (CudaLibraries.Gpu g : cuda.gpus()) {
+            System.out.printf("  GPU %-4d %s, %.1f GiB (%.1f GiB free), compute capability %d.%d, %d SMs%n", g.index(), g.name(),
+                    g.totalBytes() / GIB, g.freeBytes() / GIB, g.computeMajor(), g.computeMinor(), g.multiprocessors());
+        }
+        if (!cuda.gpus().isEmpty()) System.out.println("  cuBLAS   " + cuda.cublasVersion());
+        for (CudaLibraries.Library l : cuda.libraries()) {
+            System.out.printf("  lib      %s: %s%n", l.name(), l.file().map(f -> f + " (" + l.how() + ")").orElse(l.how()));
+        }
+        System.out.println("NCCL:      " + cuda.ncclVersion());
     }
 
     private static int intraOpThreads() {
@@ -67,11 +80,11 @@ public final class DoctorCommand implements Callable<Integer> {
         }
     }
 
-    /** A 64×64 float32 matmul through libtorch against a Java double-precision product. */
-    private static boolean selfTest() {
+    /** A 64×64 float32 matmul through libtorch on {@code device} against a Java double-precision product. */
+    private static boolean selfTest(Device device) {
         int n = 64;
         try (TensorScope ignored = TensorScope.open()) {
-            Tensor a = Tensor.randn(1, DType.F32, Device.CPU, n, n), b = Tensor.randn(2, DType.F32, Device.CPU, n, n);
+            Tensor a = Tensor.randn(1, DType.F32, device, n, n), b = Tensor.randn(2, DType.F32, device, n, n);
             float[] x = a.toFloatArray(), y = b.toFloatArray(), z = Ops.mm(a, b).toFloatArray();
             double maxError = 0;
             for (int i = 0; i < n; i++) {
@@ -82,21 +95,18 @@ public final class DoctorCommand implements Callable<Integer> {
                 }
             }
             boolean ok = maxError < 1e-3;
-            System.out.printf("Self-test: %dx%d float32 matmul, max |error| vs Java float64 = %.2e: %s%n", n, n, maxError, ok ? "ok" : "FAILED");
+            System.out.printf("Self-test: %dx%d float32 matmul on %s, max |error| vs Java float64 = %.2e: %s%n", n, n, device, maxError,
+                    ok ? "ok" : "FAILED");
             return ok;
         } catch (RuntimeException e) {
-            System.out.println("Self-test: FAILED: " + e.getMessage());
+            System.out.println("Self-test: " + device + " FAILED: " + e.getMessage());
             return false;
         }
     }
 
-    private static Optional<Path> findLibrary(Path torchLib, String... names) {
-        Path sitePackages = torchLib.getParent() == null ? null : torchLib.getParent().getParent();
+    /** The installed file of the first of {@code names}, from the system library folders or ldconfig, without loading it. */
+    private static Optional<Path> findLibrary(String... names) {
         for (String name : names) {
-            if (sitePackages != null) {
-                Path nvidia = sitePackages.resolve("nvidia/nccl/lib").resolve(name);
-                if (Files.isRegularFile(nvidia)) return Optional.of(nvidia);
-            }
             for (Path dir : SYSTEM_LIB_DIRS) {
                 Path p = dir.resolve(name);
                 if (Files.isRegularFile(p)) return Optional.of(p);

@@ -39,10 +39,11 @@ class DoctorCommandTest {
                 .contains("bundled CPU build org.bytedeco:pytorch:2.10.0")
                 .containsPattern("ABI +2\\.10\\.0")
                 .contains("Threads:   1 intra-op (OMP_NUM_THREADS=1")
-                .contains("CUDA:      not available: the loaded libtorch is a CPU-only build")
-                .contains("NCCL:")
+                .contains("CUDA:      not available: the loaded libtorch (")
+                .contains("is a CPU-only build (no libtorch_cuda.so)")
+                .contains("NCCL:      not loaded")
                 .contains("MPI:")
-                .contains("matmul, max |error| vs Java float64")
+                .contains("matmul on cpu, max |error| vs Java float64")
                 .contains(": ok");
     }
 
