@@ -2,6 +2,7 @@ package dev.fullshard.dist;
 
 import dev.fullshard.bindings.CudaRuntime;
 import dev.fullshard.bindings.Nccl;
+import dev.fullshard.bindings.NativeLibrary;
 import dev.fullshard.tensor.Cuda;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
@@ -223,7 +224,7 @@ public final class NcclCommunicator implements Communicator {
         }
         int rc = op.on(stream);
         if (rc != Nccl.SUCCESS) {
-            throw new NcclFailure(what + " failed on rank " + rank + ": " + Nccl.describe(rc) + detail());
+            throw new NcclFailure(what + " failed on rank " + rank + ": " + ncclText(rc) + detail());
         }
         MemorySegment done = Cuda.newEvent();
         CudaRuntime.check(CudaRuntime.cudaEventRecord(done, stream), "cudaEventRecord");
@@ -240,8 +241,12 @@ public final class NcclCommunicator implements Communicator {
         };
     }
 
+    private static String ncclText(int rc) {
+        return "error " + rc + ": " + NativeLibrary.cString(Nccl.ncclGetErrorString(rc));
+    }
+
     private String detail() {
-        String last = Nccl.lastError(comm);
+        String last = NativeLibrary.cString(Nccl.ncclGetLastError(comm));
         return last == null || last.isBlank() ? "" : " (" + last + ")";
     }
 
@@ -327,9 +332,9 @@ public final class NcclCommunicator implements Communicator {
         private synchronized String check(MemorySegment result) {
             int rc = Nccl.ncclCommGetAsyncError(comm, result);
             int async = result.get(JAVA_INT, 0);
-            if (rc != Nccl.SUCCESS) return "ncclCommGetAsyncError failed: " + Nccl.describe(rc);
+            if (rc != Nccl.SUCCESS) return "ncclCommGetAsyncError failed: " + ncclText(rc);
             if (async != Nccl.SUCCESS && async != Nccl.IN_PROGRESS) {
-                return "NCCL reported an error: " + Nccl.describe(async) + detail()
+                return "NCCL reported an error: " + ncclText(async) + detail()
                         + (inFlight.isEmpty() ? "" : " during " + inFlight.peekFirst().what());
             }
             while (!inFlight.isEmpty()) {
@@ -345,7 +350,7 @@ public final class NcclCommunicator implements Communicator {
                     }
                     return null;
                 } else {
-                    return "CUDA error while " + oldest.what() + " ran: " + CudaRuntime.describe(q);
+                    return "CUDA error while " + oldest.what() + " ran: " + "error " + q + ": " + NativeLibrary.cString(CudaRuntime.cudaGetErrorString(q));
                 }
             }
             return null;

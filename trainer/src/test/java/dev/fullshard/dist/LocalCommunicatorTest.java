@@ -110,14 +110,14 @@ class LocalCommunicatorTest {
     void worldSizeTwoArgumentsAreCheckedWithoutMpi() {
         try (TensorScope ignored = TensorScope.open()) {
             Tensor full = zeros(DType.F32, 2, 3);
-            assertThat(CollectiveChecks.allGather(zeros(DType.F32, 3), full, 1, 2)).as("separate shard").isFalse();
-            assertThat(CollectiveChecks.allGather(full.narrow(0, 1, 1), full, 1, 2)).as("rank 1's slice at rank 1: in place").isTrue();
+            assertThat(CollectiveChecks.allGather(zeros(DType.F32, 3), full, 1, 2, Device.CPU)).as("separate shard").isFalse();
+            assertThat(CollectiveChecks.allGather(full.narrow(0, 1, 1), full, 1, 2, Device.CPU)).as("rank 1's slice at rank 1: in place").isTrue();
             assertAll(
-                    () -> refused(() -> CollectiveChecks.allGather(full.narrow(0, 0, 1), full, 1, 2), "allGather", "not full's slice at this rank"),
-                    () -> refused(() -> CollectiveChecks.allGather(zeros(DType.F32, 6), full, 0, 2), "allGather", "2 × 6 = 12, it holds 6"),
-                    () -> refused(() -> CollectiveChecks.reduceScatterSum(full, zeros(DType.F32, 2), 2), "reduceScatterSum", "2 × 2 = 4, it holds 6"),
-                    () -> refused(() -> CollectiveChecks.reduceScatterSum(full, full.narrow(0, 1, 1), 2), "reduceScatterSum", "share memory"));
-            CollectiveChecks.reduceScatterSum(full, zeros(DType.F32, 3), 2);
+                    () -> refused(() -> CollectiveChecks.allGather(full.narrow(0, 0, 1), full, 1, 2, Device.CPU), "allGather", "not full's slice at this rank"),
+                    () -> refused(() -> CollectiveChecks.allGather(zeros(DType.F32, 6), full, 0, 2, Device.CPU), "allGather", "2 × 6 = 12, it holds 6"),
+                    () -> refused(() -> CollectiveChecks.reduceScatterSum(full, zeros(DType.F32, 2), 2, Device.CPU), "reduceScatterSum", "2 × 2 = 4, it holds 6"),
+                    () -> refused(() -> CollectiveChecks.reduceScatterSum(full, full.narrow(0, 1, 1), 2, Device.CPU), "reduceScatterSum", "share memory"));
+            CollectiveChecks.reduceScatterSum(full, zeros(DType.F32, 3), 2, Device.CPU);
         }
     }
 
