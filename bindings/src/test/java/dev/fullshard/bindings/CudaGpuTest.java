@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CudaGpuTest {
     @BeforeAll
     static void needsAGpu() {
-        assumeTrue(CudaLibraries.available(), "no CUDA libtorch or no visible GPU: " + CudaLibraries.probe().unavailable().orElse(""));
+        assumeTrue(CudaLibraries.available(), () -> "no CUDA libtorch or no visible GPU: " + CudaLibraries.probe().unavailable().orElse(""));
     }
 
     @Test
