@@ -197,9 +197,9 @@ public final class NcclCommunicator implements Communicator {
     public void close() {
         if (closed) return;
         closed = true;
-        watchdog.stop();
-        // Destroying a communicator with collectives still queued would wait for them; let them finish first.
+        // Let queued collectives finish first (the watchdog still guards this wait), then stop watching.
         CudaRuntime.check(CudaRuntime.cudaStreamSynchronize(stream), "cudaStreamSynchronize (closing NCCL)");
+        watchdog.stop();
         watchdog.releaseAll();
         Nccl.check(Nccl.ncclCommDestroy(comm), "ncclCommDestroy");
         CudaRuntime.check(CudaRuntime.cudaStreamDestroy(stream), "cudaStreamDestroy");
@@ -226,9 +226,11 @@ public final class NcclCommunicator implements Communicator {
         if (rc != Nccl.SUCCESS) {
             throw new NcclFailure(what + " failed on rank " + rank + ": " + ncclText(rc) + detail());
         }
-        MemorySegment done = Cuda.newEvent();
+        // Two completion events: the caller's, released by await(), and the watchdog's, released once it fired.
+        MemorySegment done = Cuda.newEvent(), watched = Cuda.newEvent();
         CudaRuntime.check(CudaRuntime.cudaEventRecord(done, stream), "cudaEventRecord");
-        watchdog.track(what, done);
+        CudaRuntime.check(CudaRuntime.cudaEventRecord(watched, stream), "cudaEventRecord");
+        watchdog.track(what, watched);
         return new Pending() {
             private boolean awaited;
 
@@ -236,7 +238,11 @@ public final class NcclCommunicator implements Communicator {
             public void await() {
                 if (awaited) return;
                 awaited = true;
-                CudaRuntime.check(CudaRuntime.cudaStreamWaitEvent(Cuda.currentStream(device), done, 0), "cudaStreamWaitEvent");
+                try {
+                    CudaRuntime.check(CudaRuntime.cudaStreamWaitEvent(Cuda.currentStream(device), done, 0), "cudaStreamWaitEvent");
+                } finally {
+                    Cuda.destroyEvent(done);               // the wait above already captured it
+                }
             }
         };
     }
@@ -272,7 +278,7 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /**
-     * Owns the completion event of every collective in flight (FIFO: one stream completes in order) and
+     * Owns an event recorded after every collective in flight (FIFO: one stream completes in order) and
      * watches them from its own thread; see the class comment.
      */
     private final class Watchdog implements Runnable {

@@ -314,7 +314,7 @@ class TrainConfigTest {
         assertThat(error(MINIMAL + "training:\n  lr: 1e-4\n")).startsWith("train.yaml:8:3: training.lr: unknown key "
                 + "(it belongs in optimizer: did you mean optimizer.lr?); allowed in training: ");
         assertThat(error(MINIMAL + "optimiser: {lr: 1}\n")).isEqualTo("train.yaml:7:1: optimiser: unknown key "
-                + "(did you mean optimizer?); allowed at the top level: model, mixed_precision, data, training, optimizer, "
+                + "(did you mean optimizer?); allowed at the top level: model, mixed_precision, device, data, training, optimizer, "
                 + "scheduler, loss_scaling, distributed, logging, resume");
         assertThat(error(MINIMAL + "distributed:\n  sharding_strategy: full_shard\n")).isEqualTo("train.yaml:8:3: "
                 + "distributed.sharding_strategy: unknown key (fullshard calls it distributed.sharding); allowed in "
@@ -405,7 +405,7 @@ class TrainConfigTest {
         assertThat(saved).contains("lr: 3.0E-4").contains("output_dir: " + dir.resolve("out"))
                 .contains("distributed:\n  sharding: shard_grad_op\n  prefetch: false\n  reduce_dtype: bf16\n"
                         + "  gradient_sync: last_micro_batch\n");
-        assertThat(c.toMap().keySet()).containsExactly("model", "mixed_precision", "data", "training", "optimizer",
+        assertThat(c.toMap().keySet()).containsExactly("model", "mixed_precision", "device", "data", "training", "optimizer",
                 "scheduler", "loss_scaling", "distributed", "logging", "resume");
         Path copy = Files.createDirectories(dir.resolve("elsewhere")).resolve(TrainConfig.SAVED_NAME);
         Files.writeString(copy, saved);

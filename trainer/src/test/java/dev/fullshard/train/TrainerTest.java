@@ -70,6 +70,17 @@ class TrainerTest {
     }
 
     @Test
+    void deviceCudaWithoutAGpuFailsWithTheReason() throws Exception {
+        Path yaml = writeConfig("cuda", "max_steps: 1");
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = dev.fullshard.cli.FullshardCommand.commandLine().setOut(new PrintWriter(new StringWriter(), true))
+                .setErr(new PrintWriter(err, true)).execute("train", yaml.toString(), "device=cuda");
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).startsWith("fullshard train: CUDA is not available").contains("libtorch_cuda.so");
+        assertThat(Files.exists(tmp.resolve("cuda-out/metrics.jsonl"))).isFalse();
+    }
+
+    @Test
     void theEvalLossFallsClearlyAndTheExportLoadsAndEvaluatesTheSame() throws Exception {
         Path yaml = writeConfig("e2e", "max_steps: 60");
         Trainer.Result result = Trainer.run(TrainConfig.load(yaml, List.of()), StopRequest.none(), new PrintWriter(new StringWriter(), true));
