@@ -5,8 +5,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,18 +27,20 @@ class PmiKvsTest {
         try (PmiServer server = new PmiServer(InetAddress.getLoopbackAddress(), 0, "s3cret", (m, s) -> s.close())) {
             server.newJob("kvs_nccl_0", 3, 1, 3);
             String id = "0a1b".repeat(64);                      // the 128-byte NCCL id as hex
-            CompletableFuture<String>[] got = new CompletableFuture[3];
+            List<CompletableFuture<String>> got = new ArrayList<>();
+            ExecutorService ranks = Executors.newFixedThreadPool(3);    // one thread per rank: they meet in a barrier
             for (int r = 0; r < 3; r++) {
                 int rank = r;
-                got[r] = CompletableFuture.supplyAsync(() -> {
+                got.add(CompletableFuture.supplyAsync(() -> {
                     try (PmiKvs kvs = PmiKvs.connect(env(server, rank), 10_000)) {
                         if (rank == 0) kvs.put("fullshard_nccl_unique_id", id);
                         kvs.barrier();
                         return kvs.get("fullshard_nccl_unique_id");
                     }
-                });
+                }, ranks));
             }
             for (CompletableFuture<String> f : got) assertThat(f.get()).isEqualTo(id);
+            ranks.shutdown();
         }
     }
 
