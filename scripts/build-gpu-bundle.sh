@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Builds gpu-bundle/: what a GPU machine without Java needs to run fullshard (scripts/gpu-check.sh).
 #
-# Usage: scripts/build-gpu-bundle.sh [--skip-build] [--no-test] [--keep-java]
+# Usage: scripts/build-gpu-bundle.sh [--skip-build] [--no-test]
 #   --skip-build  reuse target/ (default: mvn -q -B -ntp package -DskipTests first; $MVN_ARGS are added)
 #   --no-test     skip the CPU self-test of the bundle (java, doctor, a 3-step launcher run)
-#   --keep-java   leave the unpacked runtime gpu-bundle/java/ after the self-test (it is removed by
-#                 default, so that only the compressed runtime travels)
 #
 # gpu-bundle/
 #   java.tar.xz  a jlinked Java 25 runtime (modules from jdeps over the jars, plus jdk.zipfs; native
 #                symbols stripped; a DejaVu Sans font with lib/fontconfig.properties, used only when the
 #                machine has no fonts of its own, so that loss.png can be drawn). xz-compressed: the
 #                image is ~90 MB raw (java.desktop, which loss.png needs, is half of it) and ~20 MB as
-#                .tar.xz, and everything that travels must stay under 64 MiB. bin/* unpack it into
-#                gpu-bundle/java/ on first use (tar + xz, or Python's tarfile when xz is missing).
+#                .tar.xz, and everything that travels must stay under 64 MiB. bin/* unpack it on first
+#                use (tar + xz, or Python's tarfile when xz is missing) into
+#                $FULLSHARD_BUNDLE_JAVA_HOME, else <fullshard cache>/java-<id> (id: java.id, a hash of
+#                the archive), outside gpu-bundle/ so that the folder that travels stays as built.
 #   lib/         the jars of target/fullshard/lib and of the benchmarks, without the CPU libtorch and
 #                OpenBLAS jars (the GPU machine brings PyTorch) and with the Hugging Face tokenizers jar
 #                cut down to its linux-x86_64 native library
@@ -27,13 +27,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 bundle="$root/gpu-bundle"
-build=1 test=1 keep_java=0
+build=1 test=1
 for a in "$@"; do
   case $a in
     --skip-build) build=0 ;;
     --no-test) test=0 ;;
-    --keep-java) keep_java=1 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-gpu-bundle: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -128,27 +127,31 @@ fi
 java_raw=$(du -sb "$work/java" | cut -f1)
 say "compressing the runtime ($((java_raw / 1048576)) MiB) with xz -9"
 tar -C "$work" -cf - java | xz -9 -T0 > "$bundle/java.tar.xz"
+sha256sum "$bundle/java.tar.xz" | cut -c1-16 > "$bundle/java.id"
 
 # --- bin/: the commands, each running the bundled java ---------------------------------------------
 cat > "$bundle/lib/bundle-java.sh" <<'EOF'
-# Sourced by gpu-bundle/bin/*: unpacks the bundled Java runtime (../java.tar.xz) into ../java/ on first
-# use and exports FULLSHARD_JAVA. Concurrent first uses unpack into their own temporary folders; the
-# first rename wins.
+# Sourced by gpu-bundle/bin/*: unpacks the bundled Java runtime (../java.tar.xz) on first use and exports
+# FULLSHARD_JAVA. It goes to $FULLSHARD_BUNDLE_JAVA_HOME, else to <fullshard cache>/java-<id of the
+# archive> ($FULLSHARD_CACHE_DIR, else $XDG_CACHE_HOME/fullshard or ~/.cache/fullshard). Concurrent first
+# uses unpack into their own temporary folders; the first rename wins.
 fullshard_bundle_java() {
-  local root java tmp
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  java="$root/java/bin/java"
+  local bundle id home java tmp
+  bundle="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  id=$(cat "$bundle/java.id" 2>/dev/null) || { echo "gpu-bundle: no $bundle/java.id; rebuild with scripts/build-gpu-bundle.sh" >&2; return 1; }
+  home="${FULLSHARD_BUNDLE_JAVA_HOME:-${FULLSHARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fullshard}/java-$id}"
+  java="$home/bin/java"
   if [ ! -x "$java" ]; then
-    [ -f "$root/java.tar.xz" ] || { echo "gpu-bundle: no $root/java.tar.xz; rebuild with scripts/build-gpu-bundle.sh" >&2; return 1; }
-    tmp=$(mktemp -d "$root/.java-unpack.XXXXXX") || return 1
+    mkdir -p "$(dirname "$home")" && tmp=$(mktemp -d "$(dirname "$home")/.java-unpack.XXXXXX") || {
+      echo "gpu-bundle: cannot make a folder next to $home (set FULLSHARD_BUNDLE_JAVA_HOME)" >&2; return 1; }
     if command -v xz >/dev/null 2>&1; then
-      tar -C "$tmp" -xJf "$root/java.tar.xz"
+      tar -C "$tmp" -xJf "$bundle/java.tar.xz"
     else
       python3 -c 'import sys, tarfile
 kw = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
-tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], **kw)' "$root/java.tar.xz" "$tmp"
-    fi || { rm -rf "$tmp"; echo "gpu-bundle: could not unpack $root/java.tar.xz (needs xz, or python3 with lzma)" >&2; return 1; }
-    mv -T "$tmp/java" "$root/java" 2>/dev/null || true
+tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], **kw)' "$bundle/java.tar.xz" "$tmp"
+    fi || { rm -rf "$tmp"; echo "gpu-bundle: could not unpack $bundle/java.tar.xz (needs xz, or python3 with lzma)" >&2; return 1; }
+    mv -T "$tmp/java" "$home" 2>/dev/null || true
     rm -rf "$tmp"
     [ -x "$java" ] || { echo "gpu-bundle: unpacking left no $java" >&2; return 1; }
   fi
@@ -183,7 +186,8 @@ chmod 755 "$bundle/bin/java"
 
 # --- the CPU self-test -----------------------------------------------------------------------------
 if [ "$test" = 1 ]; then
-  say "self-test: bin/java (unpacks the runtime)"
+  say "self-test: bin/java (unpacks the runtime into the scratch folder)"
+  export FULLSHARD_BUNDLE_JAVA_HOME="$work/java-unpacked"
   "$bundle/bin/java" -version 2>&1 | sed 's/^/    /'
   torch_lib=${FULLSHARD_TORCH_LIB:-}
   if [ -z "$torch_lib" ]; then
@@ -217,7 +221,6 @@ YAML
   [ -s "$t/out/loss.png" ] || die "self-test: no loss.png"
   [ -f "$t/out/final/model.safetensors" ] || die "self-test: no final/ export"
   say "self-test: ok (3 steps logged, loss.png drawn, final/ exported)"
-  [ "$keep_java" = 1 ] || rm -rf "$bundle/java"
 fi
 
 # --- sizes -------------------------------------------------------------------------------------------
@@ -228,7 +231,6 @@ for j in "$bundle"/lib/*; do echo "$(stat -c %s "$j") $(basename "$j")"; done | 
   while read -r size name; do echo "    $(mib "$size")  lib/$name"; done
 lib_total=$(du -cb "$bundle"/lib/* | tail -n 1 | cut -f1)
 echo "    $(mib "$lib_total")  lib/ ($(find "$bundle/lib" -type f | wc -l) files)"
-[ -d "$bundle/java" ] && echo "    $(mib "$(du -sb "$bundle/java" | cut -f1)")  java/ (unpacked; kept by --keep-java, remove before it travels)"
 bundle_total=$(du -sb "$bundle" | cut -f1)
 # What travels: tracked files plus untracked files git does not ignore, plus the bundle.
 tree_total=$(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
