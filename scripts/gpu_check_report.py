@@ -201,7 +201,11 @@ def cmd_table(a):
     def own(r):
         if not r:
             return None
-        return r.get("trainer_memory_bytes") if r.get("impl") == "fullshard" else r.get("max_memory_reserved_bytes")
+        if r.get("impl") == "fullshard":
+            return r.get("trainer_memory_bytes")
+        # total - free at the end: the caching allocator keeps its peak reservation, plus the CUDA context,
+        # which is what fullshard's device_used (total - free) counts too
+        return r.get("device_used_bytes_end") or r.get("max_memory_reserved_bytes")
 
     def fmt(v, kind):
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -220,7 +224,8 @@ def cmd_table(a):
     print(f"{'':<{width}}" + "".join(f"{name:>18}" for name, _ in cols))
     for label, get, kind in rows:
         print(f"{label:<{width}}" + "".join(f"{fmt(get(r), kind):>18}" for _, r in cols))
-    print("  (own report: fullshard's largest GPU-memory field in metrics.jsonl; PyTorch's max_memory_reserved)")
+    print("  (own report: fullshard's largest GPU-memory field in metrics.jsonl; PyTorch's total - free at the end,"
+          " i.e. its peak reservation plus the CUDA context)")
     fs = cols[0][1]
     for name, r in cols[1:]:
         if not fs or not r:
