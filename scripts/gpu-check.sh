@@ -133,9 +133,16 @@ train() {
     timeout -k 10 "$t" "${cmd[@]}" > "$work/$name.log" 2>&1
     rc=$?
   else
-    # setsid: the launcher and its rank are one process group, so one kill ends both.
-    setsid "${cmd[@]}" > "$work/$name.log" 2>&1 &
-    pid=$!
+    # Its own process group (setsid, else job control), so one kill ends the launcher and its rank.
+    if command -v setsid >/dev/null 2>&1; then
+      setsid "${cmd[@]}" > "$work/$name.log" 2>&1 &
+      pid=$!
+    else
+      set -m
+      "${cmd[@]}" > "$work/$name.log" 2>&1 &
+      pid=$!
+      set +m
+    fi
     local until=$((SECONDS + t)) stopped=0
     rc=""
     while kill -0 "$pid" 2>/dev/null; do
@@ -155,7 +162,7 @@ train() {
   fi
   if [ "$rc" != 0 ] && [ "$use_launcher" = 1 ] && [ ! -f "$metrics" ] && grep -q 'UnknownHostException' "$work/$name.log"; then
     grep -m 3 'UnknownHostException' "$work/$name.log"
-    fail "the launcher cannot resolve this host's name ($(hostname)); later runs use \`fullshard train\` directly"
+    fail "the launcher cannot resolve this host's name (${HOSTNAME:-$(uname -n)}); later runs use \`fullshard train\` directly"
     use_launcher=0
     train "$@"
     return
@@ -172,7 +179,7 @@ train() {
 }
 
 main() {
-  echo "gpu-check: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname), repository $root, output $out$([ "$dry" = 1 ] && echo ', CPU DRY RUN')"
+  echo "gpu-check: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on ${HOSTNAME:-$(uname -n)}, repository $root, output $out$([ "$dry" = 1 ] && echo ', CPU DRY RUN')"
   [ -x "$bundle/bin/fullshard" ] || { echo "FAIL: no $bundle/bin/fullshard: run scripts/build-gpu-bundle.sh on the build machine first"; return 1; }
   work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX") || return 1
   echo "scratch: $work"
