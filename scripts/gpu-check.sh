@@ -41,7 +41,7 @@ for a in "$@"; do
   case $a in
     --cpu-dry-run) dry=1 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
