@@ -17,7 +17,9 @@
 #   lib/         the jars of target/fullshard/lib and of the benchmarks, without the CPU libtorch and
 #                OpenBLAS jars (the GPU machine brings PyTorch) and with the Hugging Face tokenizers jar
 #                cut down to its linux-x86_64 native library
-#   bin/         fullshard, launcher and java: the usual commands, run by the bundled java
+#   bin/         fullshard, launcher and java: the usual commands, run by the bundled java; gpu-tests
+#   test/        when the build has *GpuTest classes: their modules' test classes, the test-scope jars
+#                lib/ lacks, the JUnit console launcher, and gpu-tests.txt (the classes to run)
 #
 # Needs: a JDK 25 with jlink and jdeps (found as bin/fullshard finds Java), Maven, zip/unzip, xz, strip.
 # The CPU self-test points FULLSHARD_TORCH_LIB at the bundled CPU libtorch that target/fullshard/bin
@@ -32,7 +34,7 @@ for a in "$@"; do
   case $a in
     --skip-build) build=0 ;;
     --no-test) test=0 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-gpu-bundle: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -129,6 +131,48 @@ say "compressing the runtime ($((java_raw / 1048576)) MiB) with xz -9"
 tar -C "$work" -cf - java | xz -9 -T0 > "$bundle/java.tar.xz"
 sha256sum "$bundle/java.tar.xz" | cut -c1-16 > "$bundle/java.id"
 
+# --- test/: the GPU unit tests (*GpuTest) with the JUnit console launcher, when the build has any ------
+# They skip themselves without a GPU; scripts/gpu-check.sh runs them on one. The test classes of each
+# module that holds one, their test-scope jars that lib/ lacks (not byte-buddy: AssertJ needs it only for
+# soft assertions and proxies, and it is 4-9 MB), and junit-platform-console-standalone.
+mapfile -t gpu_test_files < <(cd "$root" && find . -path ./gpu-bundle -prune -o -path '*/target' -prune -o \
+  -path '*/src/test/java/*' -name '*GpuTest.java' -print | sort)
+if [ "${#gpu_test_files[@]}" -gt 0 ]; then
+  mkdir "$bundle/test"
+  modules=()
+  for f in "${gpu_test_files[@]}"; do
+    m=${f#./}
+    m=${m%%/src/test/java/*}
+    c=${f#*/src/test/java/}
+    echo "${c%.java}" | tr / . >> "$bundle/test/gpu-tests.txt"
+    [[ " ${modules[*]} " == *" $m "* ]] || modules+=("$m")
+  done
+  for m in "${modules[@]}"; do
+    [ -d "$root/$m/target/test-classes" ] || die "no $m/target/test-classes: build with tests compiled (mvn package -DskipTests compiles them)"
+    (cd "$root/$m/target/test-classes" && zip -q -r -9 "$bundle/test/fullshard-${m//\//-}-tests.jar" .)
+  done
+  say "GPU tests: $(paste -sd' ' "$bundle/test/gpu-tests.txt") (modules: ${modules[*]})"
+  # shellcheck disable=SC2086 # MVN_ARGS is a list of options
+  (cd "$root" && mvn -q -B -ntp ${MVN_ARGS:-} -pl "$(IFS=,; echo "${modules[*]}")" dependency:build-classpath \
+    -Dmdep.includeScope=test -Dmdep.outputFile=target/gpu-bundle-test-classpath.txt >/dev/null) \
+    || die "mvn dependency:build-classpath failed"
+  for m in "${modules[@]}"; do
+    IFS=: read -r -a test_cp < "$root/$m/target/gpu-bundle-test-classpath.txt" || true
+    for j in "${test_cp[@]}"; do
+      b=$(basename "$j")
+      is_cpu_native "$j" && continue
+      case $b in junit-*|opentest4j-*|apiguardian-*|byte-buddy-*) continue ;; esac  # in the standalone jar / not needed
+      [ -e "$bundle/lib/$b" ] || [ -e "$bundle/test/$b" ] || cp "$j" "$bundle/test/"
+    done
+  done
+  junit_version=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' "$root/pom.xml" | head -n 1)
+  [ -n "$junit_version" ] || die "no <junit.version> in pom.xml"
+  # shellcheck disable=SC2086 # MVN_ARGS is a list of options
+  (cd "$root" && mvn -q -B -ntp ${MVN_ARGS:-} -N dependency:copy \
+    -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_version" -DoutputDirectory="$bundle/test" >/dev/null) \
+    || die "could not get junit-platform-console-standalone $junit_version"
+fi
+
 # --- bin/: the commands, each running the bundled java ---------------------------------------------
 cat > "$bundle/lib/bundle-java.sh" <<'EOF'
 # Sourced by gpu-bundle/bin/*: unpacks the bundled Java runtime (../java.tar.xz) on first use and exports
@@ -184,6 +228,27 @@ exec "$FULLSHARD_JAVA" "$@"
 EOF
 chmod 755 "$bundle/bin/java"
 
+if [ -d "$bundle/test" ]; then
+  cat > "$bundle/bin/gpu-tests" <<'EOF'
+#!/usr/bin/env bash
+# The GPU unit tests of ../test/gpu-tests.txt (or the test classes given) on the bundled java, through the
+# JUnit console launcher; exit status 0 when none failed (skipped ones included). Extra JVM options:
+# FULLSHARD_JAVA_OPTS.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+. "$root/lib/bundle-java.sh"
+fullshard_bundle_java
+classes=("$@")
+[ "${#classes[@]}" -gt 0 ] || mapfile -t classes < "$root/test/gpu-tests.txt"
+select=()
+for c in "${classes[@]}"; do select+=(--select-class "$c"); done
+# shellcheck disable=SC2086 # FULLSHARD_JAVA_OPTS is a list of options
+exec "$FULLSHARD_JAVA" --enable-native-access=ALL-UNNAMED -Xmx4g ${FULLSHARD_JAVA_OPTS:-} -cp "$root/test/*:$root/lib/*" \
+  org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree "${select[@]}"
+EOF
+  chmod 755 "$bundle/bin/gpu-tests"
+fi
+
 # --- the CPU self-test -----------------------------------------------------------------------------
 if [ "$test" = 1 ]; then
   say "self-test: bin/java (unpacks the runtime into the scratch folder)"
@@ -221,6 +286,11 @@ YAML
   [ -s "$t/out/loss.png" ] || die "self-test: no loss.png"
   [ -f "$t/out/final/model.safetensors" ] || die "self-test: no final/ export"
   say "self-test: ok (3 steps logged, loss.png drawn, final/ exported)"
+  if [ -x "$bundle/bin/gpu-tests" ]; then
+    # Without a GPU they skip; this checks that the runner, the test classes and their jars load.
+    say "self-test: bin/gpu-tests (they skip without a GPU)"
+    "$bundle/bin/gpu-tests" 2>&1 | tail -n 15 | sed 's/^/    /'
+  fi
 fi
 
 # --- sizes -------------------------------------------------------------------------------------------

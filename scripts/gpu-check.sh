@@ -18,6 +18,8 @@
 #     The run is stopped once its last step is logged (the final checkpoint of a 1B model is ~15 GB).
 #   4 the PyTorch reference (benchmarks/reference/fsdp2_llama.py) with the same shapes, eager and --compile
 #   5 a table: fullshard vs PyTorch eager vs compile, ratios, and the cuBLAS ceiling
+#   6 the GPU unit tests (*GpuTest, bundled by build-gpu-bundle.sh) through gpu-bundle/bin/gpu-tests; they
+#     get their own GPU_CHECK_UNIT_TESTS_S seconds (default 150; 0 skips them) after the budget of 0-5
 #
 # Output: everything printed also goes to $OUT/gpu-check.log ($OUT defaults to gpu-check-out/ next to
 # gpu-bundle/), with each run's metrics.jsonl and the JSON figures. Scratch (models, data, checkpoints)
@@ -26,7 +28,7 @@
 #   --cpu-dry-run  what a machine without a GPU can run: stage 0 without the GPU parts, stage 1 on the
 #                  CPU only (the fp32 run twice, compared; the bf16 run on the CPU), stage 3 on the tiny
 #                  preset with 256-token sequences on the CPU, stage 4 on the CPU with tiny shapes if
-#                  python3 has torch; stage 2 skipped
+#                  python3 has torch; stage 2 skipped; stage 6 with one CPU test class added
 #   --keep         keep the scratch folder
 #
 # Environment: GPU_CHECK_BUDGET_S (default 420: no command's timeout reaches beyond it), PYTHON (python3),
@@ -41,7 +43,7 @@ for a in "$@"; do
   case $a in
     --cpu-dry-run) dry=1 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -421,6 +423,37 @@ YAML
   stage "5: side by side ($preset, bf16, B=$batch, T=$seq, world 1, $((steps - warmup)) timed steps)"
   "$python" "$report" table --fullshard "$out/fullshard.json" --eager "$out/reference-eager.json" \
     --compile "$out/reference-compile.json" --cublas-tflops "${cublas_tflops:-n/a}" --peak-tflops "$peak_tflops"
+  stage_done
+
+  # --- 6: the GPU unit tests ----------------------------------------------------------------------------
+  stage "6: GPU unit tests (bin/gpu-tests: $( [ -f "$bundle/test/gpu-tests.txt" ] && paste -sd' ' "$bundle/test/gpu-tests.txt" | sed 's/dev\.fullshard\.[a-z]*\.//g'))"
+  local tests_s=${GPU_CHECK_UNIT_TESTS_S:-150}
+  if [ ! -x "$bundle/bin/gpu-tests" ]; then
+    echo "(this build has no *GpuTest classes: nothing to run)"
+  elif [ "$tests_s" = 0 ]; then
+    echo "(skipped: GPU_CHECK_UNIT_TESTS_S=0)"
+  else
+    # Its own time, after the budget of stages 0-5.
+    deadline=$((SECONDS + tests_s))
+    local selected=()
+    # The dry run adds a CPU test class, so that the runner is seen passing real assertions.
+    [ "$dry" = 1 ] && selected=($(cat "$bundle/test/gpu-tests.txt") "${GPU_CHECK_DRY_TEST_CLASS:-dev.fullshard.train.TrainConfigTest}")
+    run_timed "$tests_s" "$bundle/bin/gpu-tests" "${selected[@]}" > "$work/gpu-tests.log" 2>&1
+    rc=$?
+    cp "$work/gpu-tests.log" "$out/gpu-tests.log"
+    grep -v -E '^\s+at |^\s*$' "$work/gpu-tests.log" | tail -n 60
+    local found skipped ran
+    found=$(sed -n 's/.*\[ *\([0-9]*\) tests found *\].*/\1/p' "$work/gpu-tests.log" | tail -n 1)
+    skipped=$(sed -n 's/.*\[ *\([0-9]*\) tests skipped *\].*/\1/p' "$work/gpu-tests.log" | tail -n 1)
+    ran=$(sed -n 's/.*\[ *\([0-9]*\) tests successful *\].*/\1/p' "$work/gpu-tests.log" | tail -n 1)
+    if [ "$rc" != 0 ]; then
+      fail "GPU unit tests: exit status $rc (see gpu-tests.log)"
+    elif [ "$dry" = 0 ] && [ "${ran:-0}" = 0 ]; then
+      fail "GPU unit tests: none ran (${skipped:-?} of ${found:-?} skipped: no GPU visible to them?)"
+    else
+      pass "GPU unit tests: ${ran:-?} successful, ${skipped:-?} skipped of ${found:-?}"
+    fi
+  fi
   stage_done
 
   echo
