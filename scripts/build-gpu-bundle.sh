@@ -153,13 +153,15 @@ if [ "${#gpu_test_files[@]}" -gt 0 ]; then
   done
   say "GPU tests: $(paste -sd' ' "$bundle/test/gpu-tests.txt") (modules: ${modules[*]})"
   # shellcheck disable=SC2086 # MVN_ARGS is a list of options
-  (cd "$root" && mvn -q -B -ntp ${MVN_ARGS:-} -pl "$(IFS=,; echo "${modules[*]}")" dependency:build-classpath \
+  # test-compile (up to date, quick) so that the reactor resolves sibling modules to their target/classes.
+  (cd "$root" && mvn -q -B -ntp ${MVN_ARGS:-} -pl "$(IFS=,; echo "${modules[*]}")" -am test-compile dependency:build-classpath \
     -Dmdep.includeScope=test -Dmdep.outputFile=target/gpu-bundle-test-classpath.txt >/dev/null) \
     || die "mvn dependency:build-classpath failed"
   for m in "${modules[@]}"; do
     IFS=: read -r -a test_cp < "$root/$m/target/gpu-bundle-test-classpath.txt" || true
     for j in "${test_cp[@]}"; do
       b=$(basename "$j")
+      [[ -f "$j" && $b == *.jar ]] || continue     # a sibling module's target/classes
       is_cpu_native "$j" && continue
       case $b in junit-*|opentest4j-*|apiguardian-*|byte-buddy-*) continue ;; esac  # in the standalone jar / not needed
       [ -e "$bundle/lib/$b" ] || [ -e "$bundle/test/$b" ] || cp "$j" "$bundle/test/"
