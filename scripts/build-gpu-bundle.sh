@@ -303,6 +303,9 @@ for j in "$bundle"/lib/*; do echo "$(stat -c %s "$j") $(basename "$j")"; done | 
   while read -r size name; do echo "    $(mib "$size")  lib/$name"; done
 lib_total=$(du -cb "$bundle"/lib/* | tail -n 1 | cut -f1)
 echo "    $(mib "$lib_total")  lib/ ($(find "$bundle/lib" -type f | wc -l) files)"
+if [ -d "$bundle/test" ]; then
+  echo "    $(mib "$(du -sb "$bundle/test" | cut -f1)")  test/ (GPU unit tests and their runner)"
+fi
 bundle_total=$(du -sb "$bundle" | cut -f1)
 # What travels: tracked files plus untracked files git does not ignore, plus the bundle.
 tree_total=$(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
