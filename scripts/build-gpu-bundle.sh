@@ -246,7 +246,7 @@ select=()
 for c in "${classes[@]}"; do select+=(--select-class "$c"); done
 # shellcheck disable=SC2086 # FULLSHARD_JAVA_OPTS is a list of options
 exec "$FULLSHARD_JAVA" --enable-native-access=ALL-UNNAMED -Xmx4g ${FULLSHARD_JAVA_OPTS:-} -cp "$root/test/*:$root/lib/*" \
-  org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree "${select[@]}"
+  org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors --details=tree "${select[@]}"
 EOF
   chmod 755 "$bundle/bin/gpu-tests"
 fi
