@@ -9,8 +9,8 @@
 #   java.tar.xz  a jlinked Java 25 runtime (modules from jdeps over the jars, plus jdk.zipfs; native
 #                symbols stripped; a DejaVu Sans font with lib/fontconfig.properties, used only when the
 #                machine has no fonts of its own, so that loss.png can be drawn). xz-compressed: the
-#                image is ~90 MB raw (java.desktop, which loss.png needs, is half of it) and ~20 MB as
-#                .tar.xz, and everything that travels must stay under 64 MiB. bin/* unpack it on first
+#                image is ~87 MB raw (libjvm.so 25 MB; java.desktop, which loss.png needs, ~19 MB) and
+#                ~20 MB as .tar.xz, and everything that travels must stay under 64 MiB. bin/* unpack it on first
 #                use (tar + xz, or Python's tarfile when xz is missing) into
 #                $FULLSHARD_BUNDLE_JAVA_HOME, else <fullshard cache>/java-<id> (id: java.id, a hash of
 #                the archive), outside gpu-bundle/ so that the folder that travels stays as built.
