@@ -48,7 +48,7 @@ if [ "$build" = 1 ]; then
   (cd "$root" && mvn -q -B -ntp package -DskipTests ${MVN_ARGS:-})
 fi
 dist="$root/target/fullshard"
-bench_jar=$(compgen -G "$root/benchmarks/target/fullshard-benchmarks-*.jar" | grep -v -e '-sources' -e '-javadoc' | head -n 1) \
+bench_jar=$(compgen -G "$root/benchmarks/target/fullshard-benchmarks-*.jar" | grep -v -e '-sources' -e '-javadoc' | sed -n 1p) \
   || die "no benchmarks jar in benchmarks/target: build first (mvn -B -ntp package -DskipTests)"
 [ -x "$dist/bin/fullshard" ] && [ -f "$dist/lib/fullshard-java.sh" ] || die "no $dist: build first (mvn -B -ntp package -DskipTests)"
 
@@ -58,7 +58,7 @@ source "$dist/lib/fullshard-java.sh"
 jdk_java=$(fullshard_find_java) || exit 1
 jdk="$(dirname "$(dirname "$(readlink -f "$jdk_java")")")"
 [ -x "$jdk/bin/jlink" ] && [ -x "$jdk/bin/jdeps" ] || die "$jdk has no jlink/jdeps (a JRE?); set FULLSHARD_JAVA to a JDK 25's bin/java"
-say "JDK $jdk ($("$jdk_java" -version 2>&1 | head -n 1))"
+say "JDK $jdk ($("$jdk_java" -version 2>&1 | sed -n 1p))"
 
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib"
@@ -79,12 +79,12 @@ for j in "${jars[@]}"; do
   cp "$j" "$bundle/lib/"
 done
 cp "$dist/lib/fullshard-java.sh" "$bundle/lib/"
-tok=$(compgen -G "$bundle/lib/tokenizers-*.jar" | head -n 1) || die "no tokenizers-*.jar in $dist/lib"
+tok=$(compgen -G "$bundle/lib/tokenizers-*.jar" | sed -n 1p) || die "no tokenizers-*.jar in $dist/lib"
 tok_before=$(stat -c %s "$tok")
 # DJL looks for native/lib/<os>-<arch>/<flavor>/libtokenizers.so (flavor cpu: fullshard runs DJL offline).
 mapfile -t drop < <(unzip -Z1 "$tok" | grep '^native/lib/.' | grep -v -e '^native/lib/linux-x86_64/' -e '^native/lib/tokenizers.properties$')
 [ "${#drop[@]}" -gt 0 ] && zip -q -d "$tok" "${drop[@]}"
-unzip -Z1 "$tok" | grep -q '^native/lib/linux-x86_64/cpu/libtokenizers.so$' || die "the slim $tok lost linux-x86_64/cpu/libtokenizers.so"
+unzip -Z1 "$tok" | grep -c '^native/lib/linux-x86_64/cpu/libtokenizers.so$' >/dev/null || die "the slim $tok lost linux-x86_64/cpu/libtokenizers.so"
 say "$(basename "$tok"): $((tok_before / 1048576)) MiB -> $(($(stat -c %s "$tok") / 1048576)) MiB; native files kept:"
 unzip -l "$tok" 'native/*' | sed -n 's/^ *\([0-9][0-9]*\) .* \(native\/.*[^/]\)$/    \2 (\1 bytes)/p'
 
@@ -106,7 +106,7 @@ say "jlink modules: $modules"
   --exclude-files='**/libawt_xawt.so,**/libsplashscreen.so,**/libjsound.so' --output "$work/java"
 # jlink copies libjvm.so with its symbol table when the JDK has no jmods (JEP 493); strip saves ~5 MB.
 if command -v strip >/dev/null; then find "$work/java/lib" -name '*.so' -exec strip --strip-unneeded {} +; fi
-font=$( { fc-match -f '%{file}\n' 'DejaVu Sans' 2>/dev/null || true; find /usr/share/fonts -name DejaVuSans.ttf 2>/dev/null; } | grep 'DejaVuSans\.ttf$' | head -n 1 || true)
+font=$( { fc-match -f '%{file}\n' 'DejaVu Sans' 2>/dev/null || true; find /usr/share/fonts -name DejaVuSans.ttf 2>/dev/null; } | grep 'DejaVuSans\.ttf$' | sed -n 1p || true)
 if [ -n "$font" ]; then
   # Java uses the machine's fontconfig when it has fonts; with none it falls back to this file.
   mkdir -p "$work/java/lib/fonts"
@@ -125,7 +125,7 @@ else
   say "warning: no DejaVuSans.ttf on this machine (apt-get install fonts-dejavu-core); a GPU machine without fonts will fail to draw loss.png"
 fi
 "$work/java/bin/java" --enable-native-access=ALL-UNNAMED -version 2>&1 | sed 's/^/    /'
-"$work/java/bin/java" --list-modules | grep -q '^java.base@25' || die "the jlinked runtime is not Java 25"
+"$work/java/bin/java" --list-modules | grep -c '^java.base@25' >/dev/null || die "the jlinked runtime is not Java 25"
 java_raw=$(du -sb "$work/java" | cut -f1)
 say "compressing the runtime ($((java_raw / 1048576)) MiB) with xz -9"
 tar -C "$work" -cf - java | xz -9 -T0 > "$bundle/java.tar.xz"
@@ -167,7 +167,7 @@ if [ "${#gpu_test_files[@]}" -gt 0 ]; then
       [ -e "$bundle/lib/$b" ] || [ -e "$bundle/test/$b" ] || cp "$j" "$bundle/test/"
     done
   done
-  junit_version=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' "$root/pom.xml" | head -n 1)
+  junit_version=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' "$root/pom.xml" | sed -n 1p)
   [ -n "$junit_version" ] || die "no <junit.version> in pom.xml"
   # shellcheck disable=SC2086 # MVN_ARGS is a list of options
   (cd "$root" && mvn -q -B -ntp ${MVN_ARGS:-} -N dependency:copy \
@@ -259,11 +259,11 @@ if [ "$test" = 1 ]; then
   torch_lib=${FULLSHARD_TORCH_LIB:-}
   if [ -z "$torch_lib" ]; then
     cache=${FULLSHARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fullshard}
-    torch_lib=$(compgen -G "$cache/natives/pytorch-*-linux-x86_64" | head -n 1 || true)
+    torch_lib=$(compgen -G "$cache/natives/pytorch-*-linux-x86_64" | sed -n 1p || true)
     if [ -z "$torch_lib" ]; then
       say "self-test: extracting the bundled CPU libtorch (target/fullshard/bin/fullshard doctor)"
       "$dist/bin/fullshard" doctor >/dev/null || true
-      torch_lib=$(compgen -G "$cache/natives/pytorch-*-linux-x86_64" | head -n 1 || true)
+      torch_lib=$(compgen -G "$cache/natives/pytorch-*-linux-x86_64" | sed -n 1p || true)
     fi
     [ -n "$torch_lib" ] || die "self-test: no CPU libtorch in $cache/natives; set FULLSHARD_TORCH_LIB"
   fi
@@ -299,7 +299,7 @@ fi
 mib() { awk -v b="$1" 'BEGIN { printf "%6.1f MiB", b / 1048576 }'; }
 say "bundle:"
 echo "    $(mib "$(stat -c %s "$bundle/java.tar.xz")")  java.tar.xz (Java runtime; $(mib "$java_raw") unpacked)"
-for j in "$bundle"/lib/*; do echo "$(stat -c %s "$j") $(basename "$j")"; done | sort -rn | head -n 6 |
+for j in "$bundle"/lib/*; do echo "$(stat -c %s "$j") $(basename "$j")"; done | sort -rn | sed -n 1,6p |
   while read -r size name; do echo "    $(mib "$size")  lib/$name"; done
 lib_total=$(du -cb "$bundle"/lib/* | tail -n 1 | cut -f1)
 echo "    $(mib "$lib_total")  lib/ ($(find "$bundle/lib" -type f | wc -l) files)"

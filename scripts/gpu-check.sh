@@ -170,7 +170,7 @@ train() {
     return
   fi
   grep -E '^(\[rank0\]:)?(data|train|memory|step|eval|checkpoint)[: ]|\[launcher\].*(FAILED|failed|succeeded)|Exception|Error' "$work/$name.log" \
-    | grep -v '^\s*at ' | head -n 60
+    | grep -v '^\s*at ' | sed -n 1,60p
   [ -f "$metrics" ] && cp "$metrics" "$out/$name.metrics.jsonl"
   if [ "$rc" != 0 ]; then
     echo "(exit status $rc; the last lines of $name.log:)"
@@ -205,7 +205,7 @@ print("torch", torch.__version__, "| CUDA", torch.version.cuda, "| NCCL", ".".jo
     site=$(dirname "$(dirname "$torch_lib")")
     echo "NVIDIA wheel libraries under $site/nvidia:"
     for d in "$site"/nvidia/*/lib; do
-      [ -d "$d" ] && echo "  ${d#"$site"/}: $(ls "$d" | grep '\.so' | head -n 4 | tr '\n' ' ')"
+      [ -d "$d" ] && echo "  ${d#"$site"/}: $(ls "$d" | grep '\.so' | sed -n 1,4p | tr '\n' ' ')"
     done
   else
     echo "$python: no torch"
@@ -214,7 +214,7 @@ print("torch", torch.__version__, "| CUDA", torch.version.cuda, "| NCCL", ".".jo
   if [ "$dry" = 1 ] && [ -n "${FULLSHARD_TORCH_LIB:-}" ]; then
     torch_lib=$FULLSHARD_TORCH_LIB   # the dry run keeps an explicit CPU libtorch
   elif [ "$dry" = 1 ] && { [ -z "$torch_lib" ] || [ ! -f "$torch_lib/libtorch_cpu.so" ]; }; then
-    torch_lib=$(compgen -G "${FULLSHARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fullshard}/natives/pytorch-*-linux-x86_64" | head -n 1)
+    torch_lib=$(compgen -G "${FULLSHARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fullshard}/natives/pytorch-*-linux-x86_64" | sed -n 1p)
   fi
   export FULLSHARD_TORCH_LIB="$torch_lib"
   echo "FULLSHARD_TORCH_LIB=$FULLSHARD_TORCH_LIB"
