@@ -93,8 +93,8 @@ def cmd_eval_drop(a):
 
 
 def device_memory(path):
-    """The largest GPU-memory figure the trainer reported: any numeric field of a memory event (per rank)
-    or a train line whose name mentions gpu, device or cuda. (name, bytes) or (None, None)."""
+    """The largest GPU-memory figure the trainer reported: any positive number in a memory event (per rank)
+    or a train line under a name with gpu, device or cuda in it (0 on the CPU). (name, bytes) or (None, None)."""
     best = (None, None)
     for r in records(path):
         if r.get("type") == "memory":
@@ -105,7 +105,7 @@ def device_memory(path):
         else:
             continue
         for k, v in items:
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and any(w in k.lower() for w in ("gpu", "device", "cuda")):
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and any(w in k.lower() for w in ("gpu", "device", "cuda")):
                 if best[1] is None or v > best[1]:
                     best = (k, v)
     return best
