@@ -190,17 +190,17 @@ main() {
   # --- 0: environment ---------------------------------------------------------------------------------
   stage "0: environment"
   if command -v nvidia-smi >/dev/null 2>&1; then
-    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+    timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
   else
     echo "nvidia-smi: not found"
     [ "$dry" = 1 ] || fail "no nvidia-smi"
   fi
   local torch_lib=""
-  if "$python" -c 'import torch' >/dev/null 2>&1; then
-    "$python" -c 'import torch; n = torch.cuda.nccl.version() if torch.cuda.is_available() else None
+  if timeout 60 "$python" -c 'import torch' >/dev/null 2>&1; then
+    timeout 60 "$python" -c 'import torch; n = torch.cuda.nccl.version() if torch.cuda.is_available() else None
 print("torch", torch.__version__, "| CUDA", torch.version.cuda, "| NCCL", ".".join(map(str, n)) if isinstance(n, tuple) else n,
       "| cuda available:", torch.cuda.is_available(), "| devices:", torch.cuda.device_count())'
-    torch_lib=$("$python" -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')
+    torch_lib=$(timeout 60 "$python" -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')
     local site
     site=$(dirname "$(dirname "$torch_lib")")
     echo "NVIDIA wheel libraries under $site/nvidia:"
@@ -370,8 +370,8 @@ logging: {output_dir: $work/$tp, logging_steps: 1, save_total_limit: 1}
 resume: none
 YAML
     smi_start "$smi_file"
-    # 210 s of the budget stay for the PyTorch reference (stage 4).
-    train "$tp" "$work/$tp.yaml" 240 "$steps" 210 || fail "$tp: the run failed or ran out of time"
+    # 180 s of the budget stay for the PyTorch reference (stage 4).
+    train "$tp" "$work/$tp.yaml" 240 "$steps" 180 || fail "$tp: the run failed or ran out of time"
     smi_stop
     if [ -f "$work/$tp/metrics.jsonl" ]; then
       "$python" "$report" throughput "$work/$tp/metrics.jsonl" --model "$big" --seq "$seq" --skip "$warmup" \
@@ -389,7 +389,7 @@ YAML
   if [ -f "$big/config.json" ]; then
     ref_args=$("$python" "$report" reference-args --model "$big") || ref_args=""
   fi
-  if ! "$python" -c 'import torch' >/dev/null 2>&1; then
+  if ! timeout 60 "$python" -c 'import torch' >/dev/null 2>&1; then
     echo "($python has no torch: skipped)"
     [ "$dry" = 1 ] || fail "no torch"
   elif [ -z "$ref_args" ]; then
@@ -397,8 +397,8 @@ YAML
   else
     local mode extra seconds
     for mode in eager compile; do
-      extra="" seconds=120
-      [ "$mode" = compile ] && { extra="--compile"; seconds=180; }
+      extra="" seconds=90
+      [ "$mode" = compile ] && { extra="--compile"; seconds=150; }
       [ "$dry" = 1 ] && extra="$extra --device cpu"
       echo "\$ $python benchmarks/reference/fsdp2_llama.py $ref_args --batch $batch --seq $seq --steps $steps --warmup $warmup $extra"
       smi_start "$out/reference-$mode.nvidia-smi.csv"
