@@ -110,6 +110,27 @@ public final class LauncherCommand implements Callable<Integer> {
         return devices == null ? 0 : devices.length;
     }
 
+    /**
+     * This machine's name, for finding it in a scheduler's node list. Read without a DNS lookup
+     * (getLocalHost resolves the name, which fails or stalls on a machine whose name no resolver knows):
+     * HOSTNAME, then the kernel's name, then the resolver.
+     */
+    static String localHostName(Map<String, String> env) {
+        String name = env.get("HOSTNAME");
+        if (name != null && !name.isBlank()) return name.strip();
+        try {
+            name = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+            if (!name.isEmpty()) return name;
+        } catch (java.io.IOException | RuntimeException ignored) {
+            // not Linux: ask the resolver
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
     /** Forwards a signal the launcher received (installed by {@link #main}). */
     void signal(String name) {
         Launcher l = launcher;
@@ -120,7 +141,7 @@ public final class LauncherCommand implements Callable<Integer> {
     LaunchSpec resolve() throws Exception {
         if (args.isEmpty()) throw new IllegalArgumentException(noJava ? "--no-java needs a command to run"
                 : "missing train.yaml (or use --no-java CMD ...)");
-        String host = InetAddress.getLocalHost().getHostName();
+        String host = localHostName(env);
         Placement sched = standalone ? null : Placement.detect(env, host);
         int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
         int nr = nodeRank != null ? nodeRank : sched != null ? sched.nodeRank() : 0;

@@ -12,6 +12,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SlurmPlacementTest {
+    /** The name matched against node lists comes from HOSTNAME or the kernel, never from a DNS lookup. */
+    @Test
+    void thisHostsNameNeedsNoResolver() throws Exception {
+        assertThat(LauncherCommand.localHostName(Map.of("HOSTNAME", "gpu-node-7"))).isEqualTo("gpu-node-7");
+        assertThat(LauncherCommand.localHostName(Map.of()))
+                .isEqualTo(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
+    }
+
     @Test
     void expandsSlurmHostLists() {
         assertThat(Hostlist.expand("gpu[01-04,07],cpu3")).containsExactly("gpu01", "gpu02", "gpu03", "gpu04", "gpu07", "cpu3");
