@@ -227,25 +227,8 @@ print("torch", torch.__version__, "| CUDA", torch.version.cuda, "| NCCL", ".".jo
   run_timed 90 "$fullshard" doctor
   local rc=$?
   if [ "$rc" = 0 ]; then pass "fullshard doctor"; else fail "fullshard doctor exited $rc"; fi
-  # Does this build know the `device` key? (A config with a missing model lists every problem at once.)
-  printf 'model: {path: %s/none}\ndevice: cpu\ndata: {train_files: [%s]}\nlogging: {output_dir: %s/none}\n' \
-    "$work" "$root/examples/tiny/data/train.jsonl" "$work" > "$work/probe.yaml"
-  local device_key=1 probe
-  probe=$(run_timed 60 "$fullshard" train "$work/probe.yaml" 2>&1)
-  if grep -q 'device: unknown key' <<< "$probe"; then
-    device_key=0
-    if [ "$dry" = 1 ]; then
-      echo "NOTE: this build has no 'device' config key; the dry run leaves it out (CPU is all it can do)"
-    else
-      fail "this build has no 'device' config key: the trainer cannot be put on CUDA (the CUDA work is not in this build)"
-    fi
-  fi
   stage_done
 
-  # device_line DEVICE: the config line that puts a run on DEVICE
-  device_line() { if [ "$device_key" = 1 ]; then echo "device: $1"; else echo "# device: $1 (this build has no device key)"; fi; }
-  local cuda_ok=1
-  [ "$dry" = 0 ] && [ "$device_key" = 0 ] && cuda_ok=0
 
   # --- 1: correctness -----------------------------------------------------------------------------------
   stage "1: correctness (tiny preset: fp32 cpu vs $([ "$dry" = 1 ] && echo cpu || echo cuda), bf16 learning)"
@@ -261,7 +244,7 @@ print("torch", torch.__version__, "| CUDA", torch.version.cuda, "| NCCL", ".".jo
       cat > "$work/$run.yaml" <<YAML
 # stage 1: 3 fp32 optimizer steps, every step logged, no eval
 model: {path: $tiny}
-$(device_line "$dev")
+device: $dev
 mixed_precision: fp32
 data: {train_files: [$data/train.jsonl], format: instruction, max_seq_len: 128, packing: true}
 training: {max_steps: 3, micro_batch_size: 4, gradient_accumulation_steps: 2, seed: 42, max_grad_norm: 1.0}
@@ -270,10 +253,6 @@ scheduler: {type: constant}
 logging: {output_dir: $work/$run, logging_steps: 1, save_total_limit: 1}
 resume: none
 YAML
-      if [ "$dev" = cuda ] && [ "$cuda_ok" = 0 ]; then
-        fail "$run: not run (no device key)"
-        continue
-      fi
       train "$run" "$work/$run.yaml" 90 || fail "$run: the run failed"
     done
     local other=fp32-cuda
@@ -288,7 +267,7 @@ YAML
     cat > "$work/bf16-$device.yaml" <<YAML
 # stage 1: the tiny example in bf16, 60 steps, eval at the start and the end
 model: {path: $tiny}
-$(device_line "$device")
+device: $device
 mixed_precision: bf16
 data: {train_files: [$data/train.jsonl], eval_files: [$data/eval.jsonl], format: instruction, max_seq_len: 128, packing: true}
 training: {max_steps: 60, micro_batch_size: 4, gradient_accumulation_steps: 2, seed: 42, max_grad_norm: 1.0}
@@ -297,16 +276,12 @@ scheduler: {type: cosine, warmup_ratio: 0.05, min_lr_ratio: 0.1}
 logging: {output_dir: $work/bf16-$device, logging_steps: 10, eval_steps: 0, save_total_limit: 1}
 resume: none
 YAML
-    if [ "$cuda_ok" = 0 ]; then
-      fail "bf16-cuda: not run (no device key)"
+    train "bf16-$device" "$work/bf16-$device.yaml" 120 || fail "bf16-$device: the run failed"
+    if [ -f "$work/bf16-$device/metrics.jsonl" ]; then
+      "$python" "$report" eval-drop "$work/bf16-$device/metrics.jsonl" --min-drop 1.0 --max-ratio 0.8 \
+        || fail "bf16 on $device: the eval loss did not fall clearly"
     else
-      train "bf16-$device" "$work/bf16-$device.yaml" 120 || fail "bf16-$device: the run failed"
-      if [ -f "$work/bf16-$device/metrics.jsonl" ]; then
-        "$python" "$report" eval-drop "$work/bf16-$device/metrics.jsonl" --min-drop 1.0 --max-ratio 0.8 \
-          || fail "bf16 on $device: the eval loss did not fall clearly"
-      else
-        fail "bf16 on $device: no metrics.jsonl"
-      fi
+      fail "bf16 on $device: no metrics.jsonl"
     fi
   fi
   stage_done
@@ -338,8 +313,6 @@ YAML
   echo "\$ fullshard init-model --preset $preset"
   if ! run_timed 150 "$fullshard" init-model --preset "$preset" --seed 0 --out "$big"; then
     fail "init-model --preset $preset"
-  elif [ "$cuda_ok" = 0 ]; then
-    fail "$tp: not run (no device key)"
   else
     du -sh "$big" | sed 's/^/model: /'
     # Plain text ({"text": ...}, every token a target), ~420 tokens a line, enough for the steps in one epoch.
@@ -359,7 +332,7 @@ PY
     cat > "$work/$tp.yaml" <<YAML
 # stage 3: throughput, bf16, world 1, every step logged, no eval; stopped after the last step is logged
 model: {path: $big}
-$(device_line "$device")
+device: $device
 mixed_precision: bf16
 data: {train_files: [$synthetic], format: text, max_seq_len: $seq, packing: true}
 training: {max_steps: $steps, micro_batch_size: $batch, gradient_accumulation_steps: 1, seed: 42, max_grad_norm: 1.0}
