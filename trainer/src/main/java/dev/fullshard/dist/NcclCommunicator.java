@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -72,7 +73,7 @@ public final class NcclCommunicator implements Communicator {
                 try (PmiKvs kvs = PmiKvs.connect(env, KVS_TIMEOUT_MILLIS)) {
                     if (rank == 0) {
                         Nccl.check(Nccl.ncclGetUniqueId(id), "ncclGetUniqueId");
-                        kvs.put(UNIQUE_ID_KEY, HexFormat.of().formatHex(id.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                        kvs.put(UNIQUE_ID_KEY, HexFormat.of().formatHex(id.toArray(JAVA_BYTE)));
                     }
                     kvs.barrier();
                     String hex = kvs.get(UNIQUE_ID_KEY);

@@ -1,6 +1,5 @@
 package dev.fullshard.tensor;
 
-import dev.fullshard.bindings.CudaLibraries;
 import dev.fullshard.bindings.CudaRuntime;
 import dev.fullshard.bindings.TorchCuda;
 
@@ -29,7 +28,6 @@ public final class Cuda {
 
     /** Number of visible GPUs. */
     public static int deviceCount() {
-        CudaLibraries.require();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(JAVA_INT);
             CudaRuntime.check(CudaRuntime.cudaGetDeviceCount(n), "cudaGetDeviceCount");
@@ -64,8 +62,7 @@ public final class Cuda {
     public static MemorySegment currentStream(Device device) {
         requireCuda(device);
         MemorySegment cell = Scratch.get().cell;
-        int rc = TorchCuda.aoti_torch_get_current_cuda_stream(device.index(), cell);
-        if (rc != 0) throw new TorchException("aoti_torch_get_current_cuda_stream", device.toString(), dev.fullshard.bindings.NativeStderr.lastError());
+        TorchCuda.check(TorchCuda.aoti_torch_get_current_cuda_stream(device.index(), cell), "aoti_torch_get_current_cuda_stream(" + device + ")");
         return cell.get(ADDRESS, 0);
     }
 
