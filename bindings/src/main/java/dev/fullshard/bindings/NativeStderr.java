@@ -39,6 +39,8 @@ public final class NativeStderr {
     private static OutputStream original;
     private static long forwarded;
     private static long attributed;
+    /** Text of a rotated-away file that no failure has claimed yet: a report written just before the rotation. */
+    private static String carried = "";
     private static boolean inExceptionReport;
 
     private NativeStderr() {
@@ -107,7 +109,8 @@ public final class NativeStderr {
         if (!installed) return "";
         try {
             long end = capture.size();
-            String text = read(attributed, end);
+            String text = carried + read(attributed, end);
+            carried = "";
             attributed = end;
             int start = text.lastIndexOf("Exception in aoti_torch:");
             if (start >= 0) {
@@ -149,11 +152,18 @@ public final class NativeStderr {
         }
     }
 
-    /** Starts a new capture file once everything in the old one has been shown, and deletes the old one. */
+    /**
+     * Starts a new capture file once everything in the old one has been shown, and deletes the old one.
+     * What no failure has claimed yet is kept: the forwarder may rotate between a failing call writing its
+     * report and that call's {@link #lastError()}.
+     */
     private static void rotate() throws IOException {
         Path old = file;
         FileChannel oldCapture = capture;
+        String unclaimed = read(attributed, capture.size());
         if (redirectToNewFile()) {
+            String all = carried + unclaimed;
+            carried = all.length() > MAX_MESSAGE * 4 ? all.substring(all.length() - MAX_MESSAGE * 4) : all;
             oldCapture.close();
             Files.deleteIfExists(old);
         }
