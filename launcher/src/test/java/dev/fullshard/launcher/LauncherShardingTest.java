@@ -42,7 +42,7 @@ class LauncherShardingTest {
     Path tmp;
 
     private Path config(Path model, String name, String sharding, String... extra) throws IOException {
-        Path data = TinyFixtures.exampleData();
+        Path data = TinyFixtures.taskData();
         String yaml = """
                 model:
                   path: %s

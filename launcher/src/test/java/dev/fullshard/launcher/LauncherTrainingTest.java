@@ -25,7 +25,7 @@ class LauncherTrainingTest {
     }
 
     private Path config(Path model, String name, int steps) throws IOException {
-        Path data = TinyFixtures.exampleData();
+        Path data = TinyFixtures.taskData();
         return Files.writeString(tmp.resolve(name + ".yaml"), """
                 model:
                   path: %s

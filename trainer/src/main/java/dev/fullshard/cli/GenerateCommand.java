@@ -1,5 +1,6 @@
 package dev.fullshard.cli;
 
+import dev.fullshard.data.TokenText;
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.io.HfModel;
 import dev.fullshard.model.CausalLm;
@@ -11,9 +12,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /** {@code fullshard generate}: continue a prompt with a Hugging Face model directory, as a sanity check. */
@@ -56,11 +57,17 @@ public final class GenerateCommand implements Callable<Integer> {
             long bos = tokenizer.bosId(); // what the tokenizer itself prepends (none for Qwen), as in training
             long[] tokens = bos >= 0 ? prepend(bos, text) : text;
             long eos = tokenizer.eosId() >= 0 ? tokenizer.eosId() : loaded.config().eosTokenId();
-            long[] generated = Generator.generate(lm, tokens, maxNewTokens, sampling, eos, token -> { });
-            if (generated.length > 0 && generated[generated.length - 1] == eos) {
-                generated = Arrays.copyOf(generated, generated.length - 1); // the end marker is not text
-            }
-            spec.commandLine().getOut().println(prompt + continuation(tokenizer, text, generated));
+            PrintWriter out = spec.commandLine().getOut();
+            out.print(prompt);
+            out.flush();
+            // Shown as it is generated; the end marker is not text.
+            TokenText continuation = tokenizer.textStream();
+            Generator.generate(lm, tokens, maxNewTokens, sampling, eos, token -> {
+                if (token == eos) return;
+                out.print(continuation.append(token));
+                out.flush();
+            });
+            out.println(continuation.finish());
         }
         return 0;
     }
@@ -70,13 +77,5 @@ public final class GenerateCommand implements Callable<Integer> {
         out[0] = first;
         System.arraycopy(rest, 0, out, 1, rest.length);
         return out;
-    }
-
-    /** The new text only: decoding prompt + continuation together keeps the spacing SentencePiece gives it. */
-    private static String continuation(Tokenizer tokenizer, long[] prompt, long[] generated) {
-        long[] all = Arrays.copyOf(prompt, prompt.length + generated.length);
-        System.arraycopy(generated, 0, all, prompt.length, generated.length);
-        String full = tokenizer.decode(all), head = tokenizer.decode(prompt);
-        return full.startsWith(head) ? full.substring(head.length()) : " " + tokenizer.decode(generated);
     }
 }

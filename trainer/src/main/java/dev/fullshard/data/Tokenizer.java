@@ -27,6 +27,7 @@ public final class Tokenizer implements TextEncoder, AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
     private final Path file;
+    private TokenBytes bytes;
 
     private Tokenizer(HuggingFaceTokenizer tokenizer, Path file) {
         this.tokenizer = tokenizer;
@@ -69,6 +70,21 @@ public final class Tokenizer implements TextEncoder, AutoCloseable {
 
     public String decode(long[] ids) {
         return tokenizer.decode(ids, false);
+    }
+
+    /** The text of {@code ids} on its own, decoded strictly (see {@link TokenText}): for showing what a model wrote. */
+    public String text(long[] ids) {
+        return TokenText.of(bytes(), ids);
+    }
+
+    /** A decoder for tokens as they are generated, one at a time. */
+    public TokenText textStream() {
+        return new TokenText(bytes());
+    }
+
+    private TokenBytes bytes() {
+        if (bytes == null) bytes = TokenBytes.load(file, id -> tokenizer.decode(new long[]{id}, true));
+        return bytes;
     }
 
     /** The id of a token such as "</s>", or -1 when the vocabulary has no such token. */

@@ -16,7 +16,8 @@ import dev.fullshard.tensor.TensorScope;
  * Σℓ and the token count and differentiates Σℓ / divisor: divisor = count gives PyTorch's mean, 1 the sum,
  * and the token count of a whole accumulated batch makes micro-batches add up to that batch's mean.
  * With p = softmax(logits) and m = 1 for counted tokens, 0 for ignored ones:
- * ∂/∂logits[i,v] = m_i/divisor · (p[i,v] − (1−ε)·[v = target_i] − ε/V).
+ * ∂/∂logits[i,v] = m_i/divisor · (p[i,v] − (1−ε)·[v = target_i] − ε/V). Since an ignored row (m = 0) adds
+ * nothing, only the counted rows are gathered and go through the head; the others get a zero gradient.
  *
  * <p>Logits are computed in the compute dtype (as Hugging Face's lm_head) and the loss in float32
  * (float64 when computing in float64), as Hugging Face upcasts logits before its loss.
@@ -87,31 +88,38 @@ public final class CrossEntropy {
         if (!(smoothing >= 0 && smoothing <= 1)) throw new IllegalArgumentException("label smoothing must be in [0, 1], got " + smoothing);
         if (chunkTokens < 1) throw new IllegalArgumentException("chunk size must be at least 1 token, got " + chunkTokens);
         long[] all = targets.toLongArray();
-        long counted = countTargets(all, vocab);
+        int counted = (int) countTargets(all, vocab);
+        // An ignored row adds nothing to the loss and gets a zero gradient, so only the counted rows go
+        // through the head: in fine-tuning data most tokens are prompt, and the (rows × V) work is most
+        // of a small model's step.
+        long[] rows = new long[counted], kept = new long[counted];
+        for (int i = 0, k = 0; i < n; i++) {
+            if (all[i] == IGNORE_INDEX) continue;
+            rows[k] = i;
+            kept[k++] = all[i];
+        }
         DType lossDtype = hidden.dtype() == DType.F64 ? DType.F64 : DType.F32;
         Device device = hidden.device();
         try (TensorScope scope = TensorScope.open()) {
-            // Per-token constants go to the device once per call and the sums stay there until the end:
+            Tensor dHidden = backward ? Tensor.zeros(hidden.dtype(), device, n, hidden.size(1)) : null;
+            if (counted == 0) return new Result(new Sum(0, 0), dHidden == null ? null : scope.keep(dHidden));
+            // Per-row constants go to the device once per call and the sums stay there until the end:
             // on a GPU each host read or copy waits for all queued work, so none happens per chunk.
-            double[] mask = new double[(int) n];
-            long[] safeTarget = new long[(int) n], rows = new long[(int) Math.min(chunkTokens, n)];
-            for (int i = 0; i < n; i++) {
-                mask[i] = all[i] == IGNORE_INDEX ? 0 : 1;
-                safeTarget[i] = all[i] == IGNORE_INDEX ? 0 : all[i];
-            }
-            for (int i = 0; i < rows.length; i++) rows[i] = i;
-            Tensor deviceTargets = onDevice(targets, device);
-            Tensor masks = onDevice(Tensor.of(mask, n, 1).to(lossDtype), device);                    // (N, 1)
-            Tensor safeTargets = backward ? onDevice(Tensor.of(safeTarget, n), device) : null;
-            Tensor rowIndex = backward ? onDevice(Tensor.of(rows, rows.length), device) : null;
+            Tensor rowsOnDevice = onDevice(Tensor.of(rows, counted), device);
+            Tensor compact = counted == n ? hidden : Ops.indexSelect(hidden, 0, rowsOnDevice);        // (K, D)
+            Tensor keptTargets = onDevice(Tensor.of(kept, counted), device);                       // (K)
+            long[] chunkRows = new long[Math.min(chunkTokens, counted)];
+            for (int i = 0; i < chunkRows.length; i++) chunkRows[i] = i;
+            Tensor chunkIndex = backward ? onDevice(Tensor.of(chunkRows, chunkRows.length), device) : null;
+            Tensor hit = backward ? Tensor.full(-(1 - smoothing) / divisor, lossDtype, device, chunkRows.length) : null;
+            Tensor scale = backward ? Tensor.scalar(1 / divisor) : null;
             Tensor nllSum = Tensor.zeros(lossDtype, device), smoothSum = Tensor.zeros(lossDtype, device);
-            Tensor dHidden = backward ? Tensor.empty(hidden.dtype(), device, n, hidden.size(1)) : null;
-            for (long start = 0; start < n; start += chunkTokens) {
-                int c = (int) Math.min(chunkTokens, n - start);
+            Tensor dCompact = backward ? Tensor.empty(hidden.dtype(), device, counted, hidden.size(1)) : null;
+            for (int start = 0; start < counted; start += chunkTokens) {
+                int c = Math.min(chunkTokens, counted - start);
                 try (TensorScope chunk = TensorScope.open()) {
-                    Tensor h = hidden.narrow(0, start, c);                                    // (c, D)
-                    Tensor t = deviceTargets.narrow(0, start, c);                             // (c)
-                    Tensor m = masks.narrow(0, start, c);                                     // (c, 1)
+                    Tensor h = compact.narrow(0, start, c);                                   // (c, D)
+                    Tensor t = keptTargets.narrow(0, start, c);                               // (c)
                     Tensor logits = Linear.forward(h, head, null);                           // (c, V) compute dtype
                     if (logits.dtype() != lossDtype) {
                         Tensor upcast = logits.to(lossDtype);
@@ -121,22 +129,21 @@ public final class CrossEntropy {
                     Tensor logp = Ops.logSoftmax(logits, 1);                                  // (c, V) loss dtype
                     logits.close();
                     Ops.accumulate(nllSum, Ops.nllLoss(logp, t, Ops.Reduction.SUM, IGNORE_INDEX).loss());
-                    if (smoothing > 0) Ops.accumulate(smoothSum, Ops.sum(Ops.mul(Ops.sum(logp, true, 1), m)), -1);  // −Σ_i m_i Σ_v log p
+                    if (smoothing > 0) Ops.accumulate(smoothSum, Ops.sum(logp), -1);          // −Σ_i Σ_v log p
                     if (!backward) continue;
-                    // dlogits = m/divisor · (softmax − ε/V − (1−ε)·onehot), built in place of logp.
+                    // dlogits = (softmax − ε/V − (1−ε)·onehot) / divisor, built in place of logp.
                     Tensor d = logp;
                     Ops.expInPlace(d);                                                        // softmax
                     if (smoothing > 0) Ops.accumulate(d, Tensor.scalar(-smoothing / vocab));
-                    Tensor scale = Ops.mul(m, 1 / divisor);                                   // (c, 1)
                     Ops.mulInPlace(d, scale);
-                    Ops.indexPut(d, new Tensor[]{rowIndex.narrow(0, 0, c), safeTargets.narrow(0, start, c)},
-                            Ops.mul(scale, -(1 - smoothing)).view(c), true);
+                    Ops.indexPut(d, new Tensor[]{chunkIndex.narrow(0, 0, c), t}, hit.narrow(0, 0, c), true);
                     Tensor dLogits = d.dtype() == hidden.dtype() ? d : d.to(hidden.dtype());  // (c, V) compute dtype
                     if (dLogits != d) d.close();
                     Tensor dh = Linear.backward(dLogits, h, head, dHead, null);               // (c, D); dW += dLogitsᵀ·h
-                    Ops.copyInto(dHidden.narrow(0, start, c), dh);
+                    Ops.copyInto(dCompact.narrow(0, start, c), dh);
                 }
             }
+            if (backward) Ops.indexPut(dHidden, new Tensor[]{rowsOnDevice}, dCompact, false);
             double sum = (1 - smoothing) * nllSum.item() + (smoothing > 0 ? smoothing / vocab * smoothSum.item() : 0);
             return new Result(new Sum(sum, counted), dHidden == null ? null : scope.keep(dHidden));
         }

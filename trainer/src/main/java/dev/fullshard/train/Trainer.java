@@ -242,16 +242,19 @@ public final class Trainer {
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("steps", state.step());
             summary.put("train_loss", state.lastLoss());
-            summary.put("eval_loss", evalLoss);
-            summary.put("eval_perplexity", Math.exp(evalLoss));
+            if (evalData != null) {
+                summary.put("eval_loss", evalLoss);
+                summary.put("eval_perplexity", Math.exp(evalLoss));
+            }
             summary.put("target_tokens", state.tokensSeen() - tokensAtStart);
             summary.put("tokens", positions);
             summary.put("seconds", seconds);
             summary.put("skipped_steps", state.skippedSteps());
             metrics.event("summary", summary);
-            progress.message(String.format(Locale.ROOT,
-                    "train: done: %d steps, last loss %.4f, eval loss %.4f (perplexity %.2f), %.0f tokens/s over %.1f s; model in %s",
-                    state.step(), state.lastLoss(), evalLoss, Math.exp(evalLoss), positions / seconds, seconds,
+            progress.message(String.format(Locale.ROOT, "train: done: %d steps, last loss %.4f, %s, %s; model in %s",
+                    state.step(), state.lastLoss(),
+                    evalData == null ? "no eval data" : String.format(Locale.ROOT, "eval loss %.4f (perplexity %.2f)", evalLoss, Math.exp(evalLoss)),
+                    positions == 0 ? "no step left to train" : String.format(Locale.ROOT, "%.0f tokens/s over %.1f s", positions / seconds, seconds),
                     export));
             return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, export, null);
         }

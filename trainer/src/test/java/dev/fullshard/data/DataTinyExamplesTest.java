@@ -12,13 +12,13 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The committed example data is exactly what {@link TinyDataGenerator} makes, and it loads cleanly. */
+/** The committed test data (tiny-tasks) is exactly what {@link TinyDataGenerator} makes, and it loads cleanly. */
 class DataTinyExamplesTest {
     private static Path dataDir() {
         Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny"))) dir = dir.getParent();
-        assertThat(dir).as("examples/tiny above the working directory").isNotNull();
-        return dir.resolve("examples/tiny/data");
+        while (dir != null && !Files.isDirectory(dir.resolve("trainer/src/test"))) dir = dir.getParent();
+        assertThat(dir).as("trainer/src/test above the working directory").isNotNull();
+        return dir.resolve("trainer/src/test/resources/tiny-tasks");
     }
 
     @Test

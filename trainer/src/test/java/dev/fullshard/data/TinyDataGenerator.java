@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Writes {@code examples/tiny/data/train.jsonl} and {@code eval.jsonl}: short, highly regular
+ * Writes the tests' {@code tiny-tasks/train.jsonl} and {@code eval.jsonl}: short, highly regular
  * instruction examples in English and Chinese that a tiny model can learn in a few hundred steps.
  * Deterministic ({@link Random}'s algorithm is specified, so the same seed gives the same files
  * everywhere); {@code DataTinyExamplesTest} checks the committed files against this generator and

@@ -34,7 +34,7 @@ class DistDataParallelTest {
     Path tmp;
 
     private Path config(Path model, String name) throws IOException {
-        Path data = TinyRun.exampleData();
+        Path data = TinyRun.taskData();
         String yaml = """
                 model:
                   path: %s

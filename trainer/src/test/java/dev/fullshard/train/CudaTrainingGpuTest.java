@@ -97,7 +97,7 @@ class CudaTrainingGpuTest {
     @Test
     void theTrainerLearnsOnTheGpuWithoutLeaking() throws Exception {
         Path model = TinyRun.tinyModel(tmp.resolve("model"));
-        Path data = TinyRun.exampleData();
+        Path data = TinyRun.taskData();
         Path yaml = Files.writeString(tmp.resolve("train.yaml"), """
                 model: {path: %s}
                 device: cuda

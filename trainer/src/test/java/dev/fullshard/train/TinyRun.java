@@ -23,11 +23,13 @@ public final class TinyRun {
         return dir;
     }
 
-    /** {@code examples/tiny/data} of the checkout the tests run in. */
-    public static Path exampleData() {
+    /** The tests' regular-task data (trainer/src/test/resources/tiny-tasks; see its README) of the checkout the tests run in. */
+    private static final String TASK_DATA = "trainer/src/test/resources/tiny-tasks";
+
+    public static Path taskData() {
         Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("examples/tiny/data"))) dir = dir.getParent();
-        assertThat(dir).as("examples/tiny/data above the working directory").isNotNull();
-        return dir.resolve("examples/tiny/data");
+        while (dir != null && !Files.isDirectory(dir.resolve(TASK_DATA))) dir = dir.getParent();
+        assertThat(dir).as(TASK_DATA + " above the working directory").isNotNull();
+        return dir.resolve(TASK_DATA);
     }
 }

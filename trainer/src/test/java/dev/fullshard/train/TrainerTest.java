@@ -39,7 +39,7 @@ class TrainerTest {
     }
 
     private Path writeConfig(String name, String training) throws IOException {
-        Path data = TinyRun.exampleData();
+        Path data = TinyRun.taskData();
         String yaml = """
                 model:
                   path: %s
@@ -99,11 +99,28 @@ class TrainerTest {
         // `fullshard eval` on the exported bf16 weights computes the same loss as the trainer's last evaluation.
         StringWriter out = new StringWriter();
         int code = FullshardCommand.commandLine().setOut(new PrintWriter(out, true)).execute("eval", "--model", result.export().toString(),
-                "--data", TinyRun.exampleData().resolve("eval.jsonl").toString(), "--max-seq-len", "128", "--packing", "--dtype", "bf16");
+                "--data", TinyRun.taskData().resolve("eval.jsonl").toString(), "--max-seq-len", "128", "--packing", "--dtype", "bf16");
         assertThat(code).isZero();
         Matcher m = Pattern.compile("loss (\\d+\\.\\d+)").matcher(out.toString());
         assertThat(m.find()).as(out.toString()).isTrue();
         assertThat(Double.parseDouble(m.group(1))).isCloseTo(result.evalLoss(), org.assertj.core.data.Offset.offset(2e-4));
+    }
+
+    /** Without eval data, and when a finished run is started again, the summary says so: no NaN, no "0 tokens/s". */
+    @Test
+    void theSummaryNamesWhatIsMissingInsteadOfPrintingNaN() throws Exception {
+        Path yaml = writeConfig("no-eval", "max_steps: 6");
+        List<String> overrides = List.of("data.eval_files=[]", "mixed_precision=fp32");
+        StringWriter first = new StringWriter(), again = new StringWriter();
+        Trainer.run(TrainConfig.load(yaml, overrides), StopRequest.none(), new PrintWriter(first, true));
+        Trainer.run(TrainConfig.load(yaml, overrides), StopRequest.none(), new PrintWriter(again, true));
+        assertThat(first.toString()).contains("train: done: 6 steps", "no eval data").doesNotContain("NaN");
+        assertThat(again.toString()).contains("train: done: 6 steps", "no eval data", "no step left to train")
+                .doesNotContain("NaN").doesNotContain("tokens/s");
+        List<String> lines = Files.readAllLines(tmp.resolve("no-eval-out/metrics.jsonl"));
+        com.fasterxml.jackson.databind.ObjectMapper strict = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : lines) strict.readTree(line); // NaN is not JSON
+        assertThat(lines).filteredOn(l -> l.contains("\"summary\"")).isNotEmpty().allSatisfy(l -> assertThat(l).doesNotContain("eval_loss"));
     }
 
     /** fp16 with dynamic loss scaling (and label smoothing) trains too: no step is lost, the loss falls. */
