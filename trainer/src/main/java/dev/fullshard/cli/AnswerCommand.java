@@ -1,7 +1,6 @@
 package dev.fullshard.cli;
 
 import dev.fullshard.data.DataFormat;
-import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.TokenizedDataset;
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.io.HfModel;
@@ -12,6 +11,7 @@ import dev.fullshard.train.Answers;
 import dev.fullshard.train.Answers.Answer;
 import dev.fullshard.train.Answers.Question;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,20 +42,8 @@ public final class AnswerCommand implements Callable<Integer> {
             description = "Hugging Face model directory, optionally labelled (e.g. before=model); repeat for a column per model.")
     List<String> models;
 
-    @Option(names = "--data", required = true, split = ",", description = "JSONL file(s), comma-separated.")
-    List<Path> data;
-
-    @Option(names = "--format", defaultValue = "instruction", description = "instruction or chat (default: ${DEFAULT-VALUE}).")
-    String format;
-
-    @Option(names = "--template", defaultValue = "default", description = "Instruction template: default, alpaca, zh or a custom string.")
-    String template;
-
-    @Option(names = "--chat-template", defaultValue = "chatml", description = "Chat template: chatml or llama2 (default: ${DEFAULT-VALUE}).")
-    String chatTemplate;
-
-    @Option(names = "--max-seq-len", defaultValue = "512", description = "Longer examples are truncated (default: ${DEFAULT-VALUE}).")
-    int maxSeqLen;
+    @Mixin
+    DataArguments data;
 
     @Option(names = "--show", defaultValue = "10", description = "Rows of the table: the first N examples (default: ${DEFAULT-VALUE}); all are counted.")
     int show;
@@ -69,8 +57,7 @@ public final class AnswerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (show < 0) throw new IllegalArgumentException("--show must be at least 0, got " + show);
-        DataFormat dataFormat = DataFormat.parse(format.toLowerCase(Locale.ROOT));
-        if (dataFormat == DataFormat.TEXT) throw new IllegalArgumentException("--format text has no prompts to answer: use instruction or chat");
+        if (data.dataFormat() == DataFormat.TEXT) throw new IllegalArgumentException("--format text has no prompts to answer: use instruction or chat");
         DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         List<Labelled> labelled = models.stream().map(AnswerCommand::labelled).toList();
         byte[] vocabulary = tokenizerBytes(labelled.getFirst().dir());
@@ -80,11 +67,10 @@ public final class AnswerCommand implements Callable<Integer> {
                         + ": models compared on the same prompts must share their tokenizer");
             }
         }
-        DataOptions options = new DataOptions(dataFormat, template, chatTemplate, maxSeqLen, false, null);
         PrintWriter out = spec.commandLine().getOut();
         try (Tokenizer tokenizer = Tokenizer.load(labelled.getFirst().dir())) {
-            List<Question> questions = Answers.questions(TokenizedDataset.load(data, tokenizer, options));
-            if (questions.isEmpty()) throw new IllegalArgumentException(data + " holds no example with a prompt and an answer");
+            List<Question> questions = Answers.questions(TokenizedDataset.load(data.files, tokenizer, data.options()));
+            if (questions.isEmpty()) throw new IllegalArgumentException(data.files + " holds no example with a prompt and an answer");
             List<List<Answer>> columns = new ArrayList<>();
             for (Labelled m : labelled) {
                 List<Answer> column = new ArrayList<>();

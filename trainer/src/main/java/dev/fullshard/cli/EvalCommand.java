@@ -1,6 +1,5 @@
 package dev.fullshard.cli;
 
-import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.TokenizedDataset;
 import dev.fullshard.data.Tokenizer;
@@ -11,6 +10,7 @@ import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.TensorScope;
 import dev.fullshard.train.Evaluation;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,20 +30,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, safetensors, tokenizer.json).")
     Path model;
 
-    @Option(names = "--data", required = true, split = ",", description = "JSONL file(s), comma-separated.")
-    List<Path> data;
-
-    @Option(names = "--format", defaultValue = "instruction", description = "text, instruction or chat (default: ${DEFAULT-VALUE}).")
-    String format;
-
-    @Option(names = "--template", defaultValue = "default", description = "Instruction template: default, alpaca, zh or a custom string.")
-    String template;
-
-    @Option(names = "--chat-template", defaultValue = "chatml", description = "Chat template: chatml or llama2 (default: ${DEFAULT-VALUE}).")
-    String chatTemplate;
-
-    @Option(names = "--max-seq-len", defaultValue = "512", description = "Longer examples are truncated (default: ${DEFAULT-VALUE}).")
-    int maxSeqLen;
+    @Mixin
+    DataArguments data;
 
     @Option(names = "--batch", defaultValue = "4", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -57,15 +45,15 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
-        DataOptions options = new DataOptions(DataFormat.parse(format.toLowerCase(Locale.ROOT)), template, chatTemplate, maxSeqLen, false, null);
+        DataOptions options = data.options();
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
-            TokenizedDataset dataset = TokenizedDataset.load(data, tokenizer, options);
+            TokenizedDataset dataset = TokenizedDataset.load(data.files, tokenizer, options);
             TrainingData batches = TrainingData.of(dataset, new TrainingData.Options(batch, packing, false, 0));
             HfModel loaded = HfModel.load(model, DType.F32);
             CausalLm lm = new CausalLm(loaded.parameters(), CausalLm.Options.defaults().withComputeDtype(compute));
             Evaluation.Result r = Evaluation.run(lm, batches);
             spec.commandLine().getOut().printf(Locale.ROOT, "eval: %s on %s: loss %.4f, perplexity %.3f (%d target tokens, %d examples)%n",
-                    model, data, r.loss(), r.perplexity(), r.tokens(), dataset.size());
+                    model, data.files, r.loss(), r.perplexity(), r.tokens(), dataset.size());
         }
         return 0;
     }
