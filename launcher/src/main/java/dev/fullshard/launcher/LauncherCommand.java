@@ -2,9 +2,13 @@ package dev.fullshard.launcher;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -47,6 +51,8 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
+    @Spec CommandSpec commandSpec;
+
     private final Map<String, String> env;
     private final PrintStream console;
     private volatile Launcher launcher;
@@ -72,8 +78,10 @@ public final class LauncherCommand implements Callable<Integer> {
     /** A command line parser that reads option defaults from FULLSHARD_* variables of {@code env}. */
     static CommandLine commandLine(LauncherCommand cmd) {
         CommandLine cl = new CommandLine(cmd);
+        // The first positional (train.yaml, or the --no-java command) ends the launcher's options: what follows
+        // belongs to the rank. An unknown option before it is a mistake, not the start of the rank's command.
         cl.setStopAtPositional(true);
-        cl.setUnmatchedOptionsArePositionalParams(true);
+        cl.setParameterExceptionHandler(LauncherCommand::usageError);
         cl.setDefaultValueProvider(arg -> {
             if (!(arg instanceof OptionSpec o)) return null;
             String v = cmd.env.get(envName(o.longestName()));
@@ -82,6 +90,36 @@ public final class LauncherCommand implements Callable<Integer> {
             return v;
         });
         return cl;
+    }
+
+    /** One line per command line mistake: the full usage (40 lines) would bury it. */
+    private static int usageError(ParameterException e, String[] argv) {
+        String msg = e.getMessage();
+        if (e instanceof UnmatchedArgumentException u && u.isUnknownOption()) {
+            String unknown = u.getUnmatched().getFirst();
+            // picocli's suggestions share a prefix with the unknown option but come unranked
+            msg = "unknown option '" + unknown + "'" + u.getSuggestions().stream()
+                    .min(java.util.Comparator.comparingInt(s -> editDistance(unknown, s)))
+                    .map(s -> " (did you mean " + s + "?)").orElse(" (launcher --help lists them)");
+        }
+        e.getCommandLine().getErr().println("launcher: " + msg);
+        return USAGE;
+    }
+
+    /** Levenshtein distance. */
+    static int editDistance(String a, String b) {
+        int[] row = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) row[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int above = row[j];
+                row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.length()];
     }
 
     static String envName(String option) {
@@ -94,7 +132,7 @@ public final class LauncherCommand implements Callable<Integer> {
         try {
             spec = resolve();
         } catch (IllegalArgumentException e) {
-            System.err.println("launcher: " + e.getMessage());
+            commandSpec.commandLine().getErr().println("launcher: " + e.getMessage());
             return USAGE;
         }
         launcher = new Launcher(spec, console);
@@ -141,6 +179,12 @@ public final class LauncherCommand implements Callable<Integer> {
     LaunchSpec resolve() throws Exception {
         if (args.isEmpty()) throw new IllegalArgumentException(noJava ? "--no-java needs a command to run"
                 : "missing train.yaml (or use --no-java CMD ...)");
+        require(maxRestarts >= 0, "--max-restarts", "0 or more", maxRestarts);
+        require(masterPort >= 0 && masterPort <= 65535, "--master-port", "a port in 0..65535", masterPort);
+        requireSeconds("--monitor-interval", monitorInterval);
+        requireSeconds("--grace-period", gracePeriod);
+        requireSeconds("--join-timeout", joinTimeout);
+        require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
         String host = localHostName(env);
         Placement sched = standalone ? null : Placement.detect(env, host);
         int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
@@ -179,6 +223,14 @@ public final class LauncherCommand implements Callable<Integer> {
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
                 joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+    }
+
+    private static void require(boolean ok, String option, String expected, Object value) {
+        if (!ok) throw new IllegalArgumentException(option + " must be " + expected + ", not " + value);
+    }
+
+    private static void requireSeconds(String option, double seconds) {
+        require(Double.isFinite(seconds) && seconds > 0, option, "a number of seconds above 0", seconds);
     }
 
     private List<String> rankCommand() {

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,15 +23,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LauncherProcessTest {
     @TempDir Path dir;
 
-    record Result(int code, String out) { }
+    record Result(int code, String out, String err) { }
 
     Result launch(Map<String, String> env, String... args) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        PrintStream console = new PrintStream(buf, true, StandardCharsets.UTF_8);
         List<String> all = new ArrayList<>(List.of("--log-dir", dir.toString(), "--grace-period", "5"));
         all.addAll(List.of(args));
-        int code = LauncherCommand.commandLine(new LauncherCommand(env, console)).execute(all.toArray(String[]::new));
-        return new Result(code, buf.toString(StandardCharsets.UTF_8));
+        return launchExactly(env, all.toArray(String[]::new));
+    }
+
+    /** The launcher with just these arguments (no --log-dir or --grace-period added). */
+    Result launchExactly(Map<String, String> env, String... args) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        StringWriter err = new StringWriter();
+        int code = LauncherCommand.commandLine(new LauncherCommand(env, console)).setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Result(code, buf.toString(StandardCharsets.UTF_8), err.toString());
     }
 
     @Test
@@ -68,6 +77,49 @@ class LauncherProcessTest {
         Result r = launch(Map.of("CUDA_VISIBLE_DEVICES", ""), "--standalone", "--nproc", "gpu", "--no-java", "true");
         assertThat(r.code()).as("a usage error, with the reason on stderr").isEqualTo(LauncherCommand.USAGE);
         assertThat(r.out()).doesNotContain("starting");
+    }
+
+    @Test
+    void anUnknownOptionBeforeTheCommandIsRejectedInOneLine() {
+        Result bogus = launch(Map.of(), "--standalone", "--nproc", "1", "--bogus-opt", "--no-java", "sh", "-c", "echo started");
+        assertThat(bogus.code()).as(bogus.out()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(bogus.err()).isEqualTo("launcher: unknown option '--bogus-opt' (launcher --help lists them)\n");
+        assertThat(bogus.out()).doesNotContain("starting");
+
+        Result typo = launch(Map.of(), "--standalone", "--max-restart", "1", "--no-java", "true");
+        assertThat(typo.code()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(typo.err()).isEqualTo("launcher: unknown option '--max-restart' (did you mean --max-restarts?)\n");
+    }
+
+    @Test
+    void optionsAfterTheCommandBelongToTheRank() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "1", "--no-java", "sh", "-c", "echo \"args: $*\"", "sh",
+                "--bogus-opt", "--nproc", "7", "training.max_steps=3");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("[rank0]:args: --bogus-opt --nproc 7 training.max_steps=3");
+    }
+
+    @Test
+    void nonsensicalNumbersAreRejectedInOneLineNamingTheOption() {
+        String[][] cases = {
+                {"--max-restarts", "-1", "--max-restarts must be 0 or more, not -1"},
+                {"--grace-period", "0", "--grace-period must be a number of seconds above 0, not 0.0"},
+                {"--grace-period", "-3", "--grace-period must be a number of seconds above 0, not -3.0"},
+                {"--monitor-interval", "0", "--monitor-interval must be a number of seconds above 0, not 0.0"},
+                {"--join-timeout", "-1", "--join-timeout must be a number of seconds above 0, not -1.0"},
+                {"--hang-timeout", "-1", "--hang-timeout must be 0 (off) or more seconds, not -1.0"},
+                {"--master-port", "65536", "--master-port must be a port in 0..65535, not 65536"},
+                {"--master-port", "-1", "--master-port must be a port in 0..65535, not -1"},
+        };
+        for (String[] c : cases) {
+            Result r = launchExactly(Map.of(), "--standalone", "--log-dir", dir.toString(), c[0], c[1], "--no-java", "sh", "-c", "echo started");
+            assertThat(r.code()).as(c[0] + " " + c[1] + ": " + r.out()).isEqualTo(LauncherCommand.USAGE);
+            assertThat(r.err()).isEqualTo("launcher: " + c[2] + "\n");
+            assertThat(r.out()).doesNotContain("starting");
+        }
+        Result env = launchExactly(Map.of("FULLSHARD_MAX_RESTARTS", "-2"), "--standalone", "--no-java", "true");
+        assertThat(env.code()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(env.err()).contains("--max-restarts must be 0 or more, not -2");
     }
 
     @Test
