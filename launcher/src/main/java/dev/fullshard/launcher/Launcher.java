@@ -80,12 +80,7 @@ final class Launcher {
                     for (NodeConn n : nodes.values()) PmiServer.send(n.out(), "cmd=fs_start attempt=" + attempt);
                 }
                 WorkerGroup group = new WorkerGroup(spec, attempt, console);
-                try {
-                    group.start();
-                } catch (IOException e) {
-                    say("error: cannot start ranks: " + e.getMessage());
-                    group.requestStop("TERM");
-                }
+                group.start();
                 Thread waiter = new Thread(() -> {
                     try { events.add(new LocalDone(group.await())); } catch (InterruptedException ignored) { }
                 }, "local-ranks");
@@ -114,7 +109,7 @@ final class Launcher {
                         Thread.sleep(1000);
                         int node = stalled / spec.nprocPerNode();
                         f = new Failure(Instant.now(), node == 0 ? spec.hostname() : "?", node, -1, -1, 1, null,
-                                List.of(), null, why);
+                                List.of(), null, why, false);
                         first = first == null ? f : first;
                         group.requestStop("TERM");
                         stopAllNodes("TERM");
@@ -128,7 +123,7 @@ final class Launcher {
                             pending--;
                             synchronized (nodes) { nodes.remove(l.node()); }
                             f = new Failure(Instant.now(), "?", l.node(), -1, -1, 1, null, List.of(), null,
-                                    "node " + l.node() + " launcher lost its connection to the master");
+                                    "node " + l.node() + " launcher lost its connection to the master", false);
                         }
                         case SignalEvent s -> {
                             if (signal == null) signal = s.signal();
@@ -159,7 +154,10 @@ final class Launcher {
                     finishNodes(0);
                     return 0;
                 }
-                if (nodes.size() < spec.nnodes() - 1 || attempt >= spec.maxRestarts()) {
+                if (first.notStarted() && attempt < spec.maxRestarts()) {
+                    say("not restarting: rank " + first.rank() + " could not be started, and would not be on a retry");
+                }
+                if (nodes.size() < spec.nnodes() - 1 || attempt >= spec.maxRestarts() || first.notStarted()) {
                     report(first, attempt);
                     int rc = first.exitCode() == 0 ? 1 : first.exitCode();
                     finishNodes(rc);
@@ -263,9 +261,11 @@ final class Launcher {
         if (f.rank() >= 0) {
             b.append("[launcher]   rank : ").append(f.rank()).append(" (local rank ").append(f.localRank()).append(")\n");
             b.append("[launcher]   exit : ").append(f.describeExit()).append('\n');
-            b.append("[launcher]   log  : ").append(f.logPath()).append('\n');
-            b.append("[launcher]   last ").append(f.logTail().size()).append(" log line(s):\n");
-            for (String l : f.logTail()) b.append("    ").append(l).append('\n');
+            if (f.logPath() != null) {
+                b.append("[launcher]   log  : ").append(f.logPath()).append('\n');
+                b.append("[launcher]   last ").append(f.logTail().size()).append(" log line(s):\n");
+                for (String l : f.logTail()) b.append("    ").append(l).append('\n');
+            }
         }
         if (f.errorFile() != null) {
             b.append("[launcher]   error file:\n");

@@ -31,6 +31,7 @@ final class WorkerGroup {
     private final List<Process> procs = new ArrayList<>();
     private final List<Thread> pumps = new ArrayList<>();
     private volatile String stopSignal;
+    private volatile Failure startFailure;
 
     WorkerGroup(LaunchSpec spec, int attempt, PrintStream console) {
         this.spec = spec;
@@ -39,8 +40,17 @@ final class WorkerGroup {
         this.attemptDir = spec.logDir().resolve("attempt_" + attempt);
     }
 
-    void start() throws IOException {
-        Files.createDirectories(attemptDir);
+    /**
+     * Starts the local ranks. One that cannot start (no such program, not executable, no log folder) is this
+     * attempt's failure, which {@link #await} returns after stopping the ranks already started.
+     */
+    void start() {
+        try {
+            Files.createDirectories(attemptDir);
+        } catch (IOException e) {
+            startFailure = notStarted(0, "cannot create the log folder: " + e);
+            return;
+        }
         for (int l = 0; l < spec.nprocPerNode(); l++) {
             final int local = l;
             int rank = spec.nodeRank() * spec.nprocPerNode() + local;
@@ -48,8 +58,14 @@ final class WorkerGroup {
             pb.redirectErrorStream(true);
             pb.environment().putAll(environment(rank, local));
             Path log = logFile(rank);
-            Files.deleteIfExists(errorFile(rank));
-            Process p = pb.start();
+            Process p;
+            try {
+                Files.deleteIfExists(errorFile(rank));
+                p = pb.start();
+            } catch (IOException e) {
+                startFailure = notStarted(local, "cannot start rank " + rank + ": " + e.getMessage().strip());
+                return;
+            }
             procs.add(p);
             Thread t = new Thread(() -> pump(p, rank, local, log), "rank" + rank + "-log");
             t.setDaemon(true);
@@ -123,7 +139,7 @@ final class WorkerGroup {
     /** Waits until every rank exited 0, or the first failure / a stop request; then stops the rest. */
     Outcome await() throws InterruptedException {
         long pollMs = Math.max(10, (long) (spec.monitorInterval() * 1000));
-        Failure first = null;
+        Failure first = startFailure;
         while (true) {
             boolean allDone = true;
             for (int i = 0; i < procs.size(); i++) {
@@ -161,7 +177,12 @@ final class WorkerGroup {
             if (Files.exists(errorFile(rank))) errorFile = Files.readString(errorFile(rank));
         } catch (IOException | RuntimeException ignored) { }
         return new Failure(Instant.now(), spec.hostname(), spec.nodeRank(), rank, local, code,
-                logFile(rank).toString(), tail, errorFile, null);
+                logFile(rank).toString(), tail, errorFile, null, false);
+    }
+
+    private Failure notStarted(int local, String why) {
+        return new Failure(Instant.now(), spec.hostname(), spec.nodeRank(), spec.nodeRank() * spec.nprocPerNode() + local,
+                local, Failure.NOT_STARTED, null, List.of(), null, why, true);
     }
 
     /** Sends the signal to every live rank and its descendants, waits the grace period, then SIGKILLs. */

@@ -11,6 +11,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -150,6 +151,43 @@ class LauncherProcessTest {
                 "rank_1.log", "\"message\":\"bad\"");
         String report = r.out().substring(r.out().indexOf("root cause"));
         assertThat(report).contains("    line11").doesNotContain("    line10\n");
+    }
+
+    @Test
+    void aRankThatCannotStartFailsTheRunAtOnceDespiteRestarts() throws Exception {
+        Path notExecutable = Files.writeString(dir.resolve("not-executable.sh"), "echo hi\n");
+        Map<String, String> cases = Map.of(
+                "/nonexistent/prog", "No such file or directory",
+                "no-such-program-on-the-path", "No such file or directory",
+                notExecutable.toString(), "Permission denied");
+        cases.forEach((program, why) -> {
+            Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "2", "--no-java", program, "arg");
+            assertThat(r.code()).as(r.out()).isEqualTo(Failure.NOT_STARTED);
+            assertThat(r.out()).contains("not restarting: rank 0 could not be started", "FAILED after 1 attempt(s)",
+                            "what : cannot start rank 0: Cannot run program \"" + program + "\"", why, "exit : never started")
+                    .doesNotContain("succeeded", "restarting the gang", "attempt 1");
+        });
+    }
+
+    @Test
+    void aRankThatCannotStartOnAnotherNodeStopsTheMasterAndIsReported() throws Exception {
+        int port = freePort();
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60",
+                "--no-java", "/nonexistent/prog"));
+        t.start();
+        long start = System.nanoTime();
+        Result master = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60", "--max-restarts", "1",
+                "--no-java", "sleep", "60");
+        t.join();
+        assertThat(master.code()).as(master.out()).isEqualTo(Failure.NOT_STARTED);
+        assertThat(node[0].code()).as(node[0].out()).isEqualTo(Failure.NOT_STARTED);
+        assertThat(master.out()).contains("not restarting", "(node rank 1)", "rank : 1 (local rank 0)",
+                "cannot start rank 1: Cannot run program \"/nonexistent/prog\"", "exit : never started");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the master's rank is stopped, not waited for")
+                .isLessThan(Duration.ofSeconds(40));
     }
 
     @Test
