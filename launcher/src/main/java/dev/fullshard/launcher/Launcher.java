@@ -101,18 +101,14 @@ final class Launcher {
                                 + " s (--hang-timeout); thread dumps of JVM ranks are in their logs";
                         say(why);
                         group.dumpThreads();
-                        synchronized (nodes) {
-                            for (NodeConn n : nodes.values()) {
-                                try { PmiServer.send(n.out(), "cmd=fs_dump"); } catch (IOException ignored) { }
-                            }
-                        }
+                        sendToNodes("cmd=fs_dump");
                         Thread.sleep(1000);
                         int node = stalled / spec.nprocPerNode();
                         f = new Failure(Instant.now(), node == 0 ? spec.hostname() : "?", node, -1, -1, 1, null,
                                 List.of(), null, why, false);
                         first = first == null ? f : first;
-                        group.requestStop("TERM");
-                        stopAllNodes("TERM");
+                        group.requestFailureStop();
+                        sendToNodes("cmd=fs_stop failure=1");
                         stopping = true;
                         continue;
                     }
@@ -129,7 +125,7 @@ final class Launcher {
                             if (signal == null) signal = s.signal();
                             say("got SIG" + s.signal() + ": forwarding to all ranks");
                             group.requestStop(s.signal());
-                            stopAllNodes(s.signal());
+                            sendToNodes("cmd=fs_stop signal=" + s.signal());
                             stopping = true;
                         }
                         case MasterMsg m -> { }
@@ -138,9 +134,10 @@ final class Launcher {
                         first = f;
                         if (!stopping) {
                             say("rank " + f.rank() + " on node " + f.nodeRank() + " failed (" + f.describeExit()
-                                    + "): stopping all ranks");
-                            group.requestStop("TERM");
-                            stopAllNodes("TERM");
+                                    + "): stopping all ranks (SIGKILL after --failure-grace-period " + spec.failureGracePeriod()
+                                    + " s)");
+                            group.requestFailureStop();
+                            sendToNodes("cmd=fs_stop failure=1");
                             stopping = true;
                         }
                     }
@@ -231,10 +228,11 @@ final class Launcher {
         s.close();
     }
 
-    private void stopAllNodes(String signal) {
+    /** To every node launcher: {@code fs_stop signal=S} forwards a signal, {@code fs_stop failure=1} stops after a failure. */
+    private void sendToNodes(String line) {
         synchronized (nodes) {
             for (NodeConn n : nodes.values()) {
-                try { PmiServer.send(n.out(), "cmd=fs_stop signal=" + signal); } catch (IOException ignored) { }
+                try { PmiServer.send(n.out(), line); } catch (IOException ignored) { }
             }
         }
     }

@@ -41,7 +41,8 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = "--standalone", description = "Single node on 127.0.0.1, free port, generated id and secret.") boolean standalone;
     @Option(names = {"--max-restarts", "--max_restarts"}, description = "Gang restarts before failing (default 0).") int maxRestarts;
     @Option(names = {"--monitor-interval", "--monitor_interval"}, description = "Seconds between rank polls (default 0.1).") double monitorInterval = 0.1;
-    @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between SIGTERM and SIGKILL when stopping ranks (default 30).") double gracePeriod = 30;
+    @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between the forwarded signal and SIGKILL when the user or the scheduler stops the ranks (default 30).") double gracePeriod = 30;
+    @Option(names = {"--failure-grace-period", "--failure_grace_period"}, description = "Seconds between SIGTERM and SIGKILL when the ranks are stopped because a rank failed or hung (default 5).") double failureGracePeriod = 5;
     @Option(names = {"--join-timeout", "--join_timeout"}, description = "Seconds the master waits for all nodes (default 600).") double joinTimeout = 600;
     @Option(names = {"--hang-timeout", "--hang_timeout"}, description = "Seconds without progress from a rank that reports progress before its threads are dumped and the gang restarted (default 0: off).") double hangTimeout;
     @Option(names = {"--log-dir", "--log_dir"}, description = "Base log directory (default ./fullshard-logs).") Path logDir;
@@ -183,6 +184,7 @@ public final class LauncherCommand implements Callable<Integer> {
         require(masterPort >= 0 && masterPort <= 65535, "--master-port", "a port in 0..65535", masterPort);
         requireSeconds("--monitor-interval", monitorInterval);
         requireSeconds("--grace-period", gracePeriod);
+        requireSeconds("--failure-grace-period", failureGracePeriod);
         requireSeconds("--join-timeout", joinTimeout);
         require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
         String host = localHostName(env);
@@ -222,7 +224,7 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
     }
 
     private static void require(boolean ok, String option, String expected, Object value) {

@@ -82,14 +82,17 @@ final class NodeAgent {
                         waiter.start();
                     }
                     case "fs_dump" -> { if (group != null) group.dumpThreads(); }
-                    case "fs_stop" -> { if (group != null) group.requestStop(m.getOrDefault("signal", "TERM")); }
+                    case "fs_stop" -> {
+                        if (group != null && "1".equals(m.get("failure"))) group.requestFailureStop();
+                        else if (group != null) group.requestStop(m.getOrDefault("signal", "TERM"));
+                    }
                     case "fs_finish" -> {
                         if (waiter != null) waiter.join();
                         return Integer.parseInt(m.getOrDefault("rc", "1"));
                     }
                     case "fs_lost" -> {
                         say("lost the connection to the master: stopping local ranks");
-                        if (group != null) { group.requestStop("TERM"); waiter.join(); }
+                        if (group != null) { group.requestFailureStop(); waiter.join(); }
                         return 1;
                     }
                     default -> say("ignoring unknown message from the master: " + m.get("cmd"));

@@ -106,6 +106,7 @@ class LauncherProcessTest {
                 {"--max-restarts", "-1", "--max-restarts must be 0 or more, not -1"},
                 {"--grace-period", "0", "--grace-period must be a number of seconds above 0, not 0.0"},
                 {"--grace-period", "-3", "--grace-period must be a number of seconds above 0, not -3.0"},
+                {"--failure-grace-period", "0", "--failure-grace-period must be a number of seconds above 0, not 0.0"},
                 {"--monitor-interval", "0", "--monitor-interval must be a number of seconds above 0, not 0.0"},
                 {"--join-timeout", "-1", "--join-timeout must be a number of seconds above 0, not -1.0"},
                 {"--hang-timeout", "-1", "--hang-timeout must be 0 (off) or more seconds, not -1.0"},
@@ -219,6 +220,58 @@ class LauncherProcessTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(143);
         assertThat(Files.readString(marker)).isEqualTo("term\n");
+    }
+
+    /** A rank that ignores SIGTERM, as a trainer rank blocked in a collective whose peer died does. */
+    static final String IGNORES_SIGTERM = "trap 'echo ignoring TERM' TERM; echo waiting; while true; do sleep 0.1; done";
+
+    @Test
+    void aFailedRankStopsTheOthersAfterTheFailureGracePeriodNotTheFullOne() {
+        long start = System.nanoTime();
+        Result r = launchExactly(Map.of(), "--standalone", "--nproc", "2", "--log-dir", dir.toString(), "--grace-period", "30",
+                "--no-java", "sh", "-c", "if [ \"$RANK\" = 0 ]; then sleep 1; exit 3; fi; " + IGNORES_SIGTERM);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as(r.out()).isLessThan(Duration.ofSeconds(20));
+        assertThat(r.code()).as(r.out()).isEqualTo(3);
+        assertThat(r.out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL", "rank : 0");
+    }
+
+    @Test
+    void aFailureOnTheMasterStopsAnotherNodesRanksAfterTheFailureGracePeriod() throws Exception {
+        int port = freePort();
+        String script = "if [ \"$RANK\" = 0 ]; then sleep 2; exit 3; fi; " + IGNORES_SIGTERM;
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launchExactly(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60",
+                "--log-dir", dir.resolve("node1").toString(), "--grace-period", "30", "--no-java", "sh", "-c", script));
+        t.start();
+        long start = System.nanoTime();
+        Result master = launchExactly(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60", "--log-dir", dir.toString(),
+                "--grace-period", "30", "--no-java", "sh", "-c", script);
+        t.join();
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as(master.out() + node[0].out()).isLessThan(Duration.ofSeconds(20));
+        assertThat(master.code()).as(master.out()).isEqualTo(3);
+        assertThat(node[0].out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL");
+    }
+
+    @Test
+    void aSignalToTheLauncherKeepsTheFullGracePeriod() throws Exception {
+        Path marker = dir.resolve("saved");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                LauncherCommand.class.getName(), "--standalone", "--nproc", "1", "--log-dir", dir.toString(),
+                "--grace-period", "30", "--failure-grace-period", "1", "--no-java", "sh", "-c",
+                "trap 'sleep 3; echo saved > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
+                .redirectErrorStream(true).start();
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = reader.readLine()) != null && !line.contains("[rank0]:ready")) { }
+        p.destroy();  // SIGTERM: the rank needs 3 s to "save", more than the failure grace period
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(143);
+        assertThat(marker).content().isEqualTo("saved\n");
     }
 
     @Test
