@@ -7,14 +7,15 @@ import java.util.Set;
 
 /** Everything a launcher needs, resolved from the command line, the environment and the scheduler. */
 record LaunchSpec(int nnodes, int nprocPerNode, int nodeRank, String masterAddr, int masterPort, String runId,
-                  String secret, int maxRestarts, double monitorInterval, double gracePeriod, double joinTimeout,
-                  Path logDir, Set<Integer> localRanksFilter, List<String> rankCommand, Map<String, String> env,
-                  String hostname, double hangTimeout) {
+                  String secret, int maxRestarts, double monitorInterval, double gracePeriod, double failureGracePeriod,
+                  double joinTimeout, Path logDir, Set<Integer> localRanksFilter, List<String> rankCommand,
+                  Map<String, String> env, String hostname, double hangTimeout) {
 
     int worldSize() { return nnodes * nprocPerNode; }
 
     LaunchSpec withMasterPort(int port) {
         return new LaunchSpec(nnodes, nprocPerNode, nodeRank, masterAddr, port, runId, secret, maxRestarts,
-                monitorInterval, gracePeriod, joinTimeout, logDir, localRanksFilter, rankCommand, env, hostname, hangTimeout);
+                monitorInterval, gracePeriod, failureGracePeriod, joinTimeout, logDir, localRanksFilter, rankCommand, env,
+                hostname, hangTimeout);
     }
 }

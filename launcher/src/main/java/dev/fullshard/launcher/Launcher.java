@@ -80,12 +80,7 @@ final class Launcher {
                     for (NodeConn n : nodes.values()) PmiServer.send(n.out(), "cmd=fs_start attempt=" + attempt);
                 }
                 WorkerGroup group = new WorkerGroup(spec, attempt, console);
-                try {
-                    group.start();
-                } catch (IOException e) {
-                    say("error: cannot start ranks: " + e.getMessage());
-                    group.requestStop("TERM");
-                }
+                group.start();
                 Thread waiter = new Thread(() -> {
                     try { events.add(new LocalDone(group.await())); } catch (InterruptedException ignored) { }
                 }, "local-ranks");
@@ -106,18 +101,14 @@ final class Launcher {
                                 + " s (--hang-timeout); thread dumps of JVM ranks are in their logs";
                         say(why);
                         group.dumpThreads();
-                        synchronized (nodes) {
-                            for (NodeConn n : nodes.values()) {
-                                try { PmiServer.send(n.out(), "cmd=fs_dump"); } catch (IOException ignored) { }
-                            }
-                        }
+                        sendToNodes("cmd=fs_dump");
                         Thread.sleep(1000);
                         int node = stalled / spec.nprocPerNode();
                         f = new Failure(Instant.now(), node == 0 ? spec.hostname() : "?", node, -1, -1, 1, null,
-                                List.of(), null, why);
+                                List.of(), null, why, false);
                         first = first == null ? f : first;
-                        group.requestStop("TERM");
-                        stopAllNodes("TERM");
+                        group.requestFailureStop();
+                        sendToNodes("cmd=fs_stop failure=1");
                         stopping = true;
                         continue;
                     }
@@ -128,13 +119,13 @@ final class Launcher {
                             pending--;
                             synchronized (nodes) { nodes.remove(l.node()); }
                             f = new Failure(Instant.now(), "?", l.node(), -1, -1, 1, null, List.of(), null,
-                                    "node " + l.node() + " launcher lost its connection to the master");
+                                    "node " + l.node() + " launcher lost its connection to the master", false);
                         }
                         case SignalEvent s -> {
                             if (signal == null) signal = s.signal();
                             say("got SIG" + s.signal() + ": forwarding to all ranks");
                             group.requestStop(s.signal());
-                            stopAllNodes(s.signal());
+                            sendToNodes("cmd=fs_stop signal=" + s.signal());
                             stopping = true;
                         }
                         case MasterMsg m -> { }
@@ -143,9 +134,10 @@ final class Launcher {
                         first = f;
                         if (!stopping) {
                             say("rank " + f.rank() + " on node " + f.nodeRank() + " failed (" + f.describeExit()
-                                    + "): stopping all ranks");
-                            group.requestStop("TERM");
-                            stopAllNodes("TERM");
+                                    + "): stopping all ranks (SIGKILL after --failure-grace-period " + spec.failureGracePeriod()
+                                    + " s)");
+                            group.requestFailureStop();
+                            sendToNodes("cmd=fs_stop failure=1");
                             stopping = true;
                         }
                     }
@@ -159,7 +151,10 @@ final class Launcher {
                     finishNodes(0);
                     return 0;
                 }
-                if (nodes.size() < spec.nnodes() - 1 || attempt >= spec.maxRestarts()) {
+                if (first.notStarted() && attempt < spec.maxRestarts()) {
+                    say("not restarting: rank " + first.rank() + " could not be started, and would not be on a retry");
+                }
+                if (nodes.size() < spec.nnodes() - 1 || attempt >= spec.maxRestarts() || first.notStarted()) {
                     report(first, attempt);
                     int rc = first.exitCode() == 0 ? 1 : first.exitCode();
                     finishNodes(rc);
@@ -233,10 +228,11 @@ final class Launcher {
         s.close();
     }
 
-    private void stopAllNodes(String signal) {
+    /** To every node launcher: {@code fs_stop signal=S} forwards a signal, {@code fs_stop failure=1} stops after a failure. */
+    private void sendToNodes(String line) {
         synchronized (nodes) {
             for (NodeConn n : nodes.values()) {
-                try { PmiServer.send(n.out(), "cmd=fs_stop signal=" + signal); } catch (IOException ignored) { }
+                try { PmiServer.send(n.out(), line); } catch (IOException ignored) { }
             }
         }
     }
@@ -263,9 +259,11 @@ final class Launcher {
         if (f.rank() >= 0) {
             b.append("[launcher]   rank : ").append(f.rank()).append(" (local rank ").append(f.localRank()).append(")\n");
             b.append("[launcher]   exit : ").append(f.describeExit()).append('\n');
-            b.append("[launcher]   log  : ").append(f.logPath()).append('\n');
-            b.append("[launcher]   last ").append(f.logTail().size()).append(" log line(s):\n");
-            for (String l : f.logTail()) b.append("    ").append(l).append('\n');
+            if (f.logPath() != null) {
+                b.append("[launcher]   log  : ").append(f.logPath()).append('\n');
+                b.append("[launcher]   last ").append(f.logTail().size()).append(" log line(s):\n");
+                for (String l : f.logTail()) b.append("    ").append(l).append('\n');
+            }
         }
         if (f.errorFile() != null) {
             b.append("[launcher]   error file:\n");

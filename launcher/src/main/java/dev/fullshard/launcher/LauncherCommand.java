@@ -2,9 +2,13 @@ package dev.fullshard.launcher;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -37,7 +41,8 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = "--standalone", description = "Single node on 127.0.0.1, free port, generated id and secret.") boolean standalone;
     @Option(names = {"--max-restarts", "--max_restarts"}, description = "Gang restarts before failing (default 0).") int maxRestarts;
     @Option(names = {"--monitor-interval", "--monitor_interval"}, description = "Seconds between rank polls (default 0.1).") double monitorInterval = 0.1;
-    @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between SIGTERM and SIGKILL when stopping ranks (default 30).") double gracePeriod = 30;
+    @Option(names = {"--grace-period", "--grace_period"}, description = "Seconds between the forwarded signal and SIGKILL when the user or the scheduler stops the ranks (default 30).") double gracePeriod = 30;
+    @Option(names = {"--failure-grace-period", "--failure_grace_period"}, description = "Seconds between SIGTERM and SIGKILL when the ranks are stopped because a rank failed or hung (default 5).") double failureGracePeriod = 5;
     @Option(names = {"--join-timeout", "--join_timeout"}, description = "Seconds the master waits for all nodes (default 600).") double joinTimeout = 600;
     @Option(names = {"--hang-timeout", "--hang_timeout"}, description = "Seconds without progress from a rank that reports progress before its threads are dumped and the gang restarted (default 0: off).") double hangTimeout;
     @Option(names = {"--log-dir", "--log_dir"}, description = "Base log directory (default ./fullshard-logs).") Path logDir;
@@ -46,6 +51,8 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"--local-ranks-filter", "--local_ranks_filter"}, description = "Local ranks shown on the console, e.g. 0,1 (logs unaffected).") String localRanksFilter;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
+
+    @Spec CommandSpec commandSpec;
 
     private final Map<String, String> env;
     private final PrintStream console;
@@ -72,8 +79,10 @@ public final class LauncherCommand implements Callable<Integer> {
     /** A command line parser that reads option defaults from FULLSHARD_* variables of {@code env}. */
     static CommandLine commandLine(LauncherCommand cmd) {
         CommandLine cl = new CommandLine(cmd);
+        // The first positional (train.yaml, or the --no-java command) ends the launcher's options: what follows
+        // belongs to the rank. An unknown option before it is a mistake, not the start of the rank's command.
         cl.setStopAtPositional(true);
-        cl.setUnmatchedOptionsArePositionalParams(true);
+        cl.setParameterExceptionHandler(LauncherCommand::usageError);
         cl.setDefaultValueProvider(arg -> {
             if (!(arg instanceof OptionSpec o)) return null;
             String v = cmd.env.get(envName(o.longestName()));
@@ -82,6 +91,36 @@ public final class LauncherCommand implements Callable<Integer> {
             return v;
         });
         return cl;
+    }
+
+    /** One line per command line mistake: the full usage (40 lines) would bury it. */
+    private static int usageError(ParameterException e, String[] argv) {
+        String msg = e.getMessage();
+        if (e instanceof UnmatchedArgumentException u && u.isUnknownOption()) {
+            String unknown = u.getUnmatched().getFirst();
+            // picocli's suggestions share a prefix with the unknown option but come unranked
+            msg = "unknown option '" + unknown + "'" + u.getSuggestions().stream()
+                    .min(java.util.Comparator.comparingInt(s -> editDistance(unknown, s)))
+                    .map(s -> " (did you mean " + s + "?)").orElse(" (launcher --help lists them)");
+        }
+        e.getCommandLine().getErr().println("launcher: " + msg);
+        return USAGE;
+    }
+
+    /** Levenshtein distance. */
+    static int editDistance(String a, String b) {
+        int[] row = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) row[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int above = row[j];
+                row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.length()];
     }
 
     static String envName(String option) {
@@ -94,7 +133,7 @@ public final class LauncherCommand implements Callable<Integer> {
         try {
             spec = resolve();
         } catch (IllegalArgumentException e) {
-            System.err.println("launcher: " + e.getMessage());
+            commandSpec.commandLine().getErr().println("launcher: " + e.getMessage());
             return USAGE;
         }
         launcher = new Launcher(spec, console);
@@ -141,6 +180,13 @@ public final class LauncherCommand implements Callable<Integer> {
     LaunchSpec resolve() throws Exception {
         if (args.isEmpty()) throw new IllegalArgumentException(noJava ? "--no-java needs a command to run"
                 : "missing train.yaml (or use --no-java CMD ...)");
+        require(maxRestarts >= 0, "--max-restarts", "0 or more", maxRestarts);
+        require(masterPort >= 0 && masterPort <= 65535, "--master-port", "a port in 0..65535", masterPort);
+        requireSeconds("--monitor-interval", monitorInterval);
+        requireSeconds("--grace-period", gracePeriod);
+        requireSeconds("--failure-grace-period", failureGracePeriod);
+        requireSeconds("--join-timeout", joinTimeout);
+        require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
         String host = localHostName(env);
         Placement sched = standalone ? null : Placement.detect(env, host);
         int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
@@ -178,7 +224,15 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+    }
+
+    private static void require(boolean ok, String option, String expected, Object value) {
+        if (!ok) throw new IllegalArgumentException(option + " must be " + expected + ", not " + value);
+    }
+
+    private static void requireSeconds(String option, double seconds) {
+        require(Double.isFinite(seconds) && seconds > 0, option, "a number of seconds above 0", seconds);
     }
 
     private List<String> rankCommand() {

@@ -71,7 +71,7 @@ final class NodeAgent {
                         int attempt = Integer.parseInt(m.get("attempt"));
                         WorkerGroup g = new WorkerGroup(spec, attempt, console);
                         group = g;
-                        try { g.start(); } catch (IOException ex) { say("cannot start ranks: " + ex.getMessage()); g.requestStop("TERM"); }
+                        g.start();
                         waiter = new Thread(() -> {
                             try {
                                 WorkerGroup.Outcome o = g.await();
@@ -82,14 +82,17 @@ final class NodeAgent {
                         waiter.start();
                     }
                     case "fs_dump" -> { if (group != null) group.dumpThreads(); }
-                    case "fs_stop" -> { if (group != null) group.requestStop(m.getOrDefault("signal", "TERM")); }
+                    case "fs_stop" -> {
+                        if (group != null && "1".equals(m.get("failure"))) group.requestFailureStop();
+                        else if (group != null) group.requestStop(m.getOrDefault("signal", "TERM"));
+                    }
                     case "fs_finish" -> {
                         if (waiter != null) waiter.join();
                         return Integer.parseInt(m.getOrDefault("rc", "1"));
                     }
                     case "fs_lost" -> {
                         say("lost the connection to the master: stopping local ranks");
-                        if (group != null) { group.requestStop("TERM"); waiter.join(); }
+                        if (group != null) { group.requestFailureStop(); waiter.join(); }
                         return 1;
                     }
                     default -> say("ignoring unknown message from the master: " + m.get("cmd"));
@@ -121,16 +124,19 @@ final class NodeAgent {
         String err = f.errorFile() == null ? "" : f.errorFile().length() > 400 ? f.errorFile().substring(0, 400) : f.errorFile();
         return "cmd=fs_result attempt=" + attempt + " ok=0 rank=" + f.rank() + " local=" + f.localRank() + " node="
                 + f.nodeRank() + " code=" + f.exitCode() + " host=" + Launcher.b64(f.host()) + " log="
-                + Launcher.b64(String.valueOf(f.logPath())) + " tail=" + Launcher.b64(tail) + " err=" + Launcher.b64(err);
+                + Launcher.b64(f.logPath() == null ? "" : f.logPath()) + " tail=" + Launcher.b64(tail) + " err=" + Launcher.b64(err)
+                + " note=" + Launcher.b64(f.note() == null ? "" : f.note()) + " notstarted=" + (f.notStarted() ? 1 : 0);
     }
 
     static Failure decodeFailure(Map<String, String> r) {
         if ("1".equals(r.get("ok"))) return null;
         String tail = Launcher.unb64(r.getOrDefault("tail", ""));
         String err = Launcher.unb64(r.getOrDefault("err", ""));
+        String log = Launcher.unb64(r.getOrDefault("log", ""));
+        String note = Launcher.unb64(r.getOrDefault("note", ""));
         return new Failure(Instant.now(), Launcher.unb64(r.getOrDefault("host", "")), Integer.parseInt(r.get("node")),
                 Integer.parseInt(r.get("rank")), Integer.parseInt(r.get("local")), Integer.parseInt(r.get("code")),
-                Launcher.unb64(r.getOrDefault("log", "")), tail.isEmpty() ? List.of() : Arrays.asList(tail.split("\n")),
-                err.isEmpty() ? null : err, null);
+                log.isEmpty() ? null : log, tail.isEmpty() ? List.of() : Arrays.asList(tail.split("\n")),
+                err.isEmpty() ? null : err, note.isEmpty() ? null : note, "1".equals(r.get("notstarted")));
     }
 }

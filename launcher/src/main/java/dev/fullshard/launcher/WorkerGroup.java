@@ -14,11 +14,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The local ranks of one attempt: starts them with the torchrun environment, copies each one's output to its
  * log file and (prefixed {@code [rankN]:}) to the console, and stops all of them when one fails or a stop is
- * requested (SIGTERM to each rank and its descendants, the grace period, then SIGKILL).
+ * requested (the signal to each rank and its descendants, a grace period, then SIGKILL).
  */
 final class WorkerGroup {
     /** How an attempt ended on this node: failure null means every local rank exited 0. */
@@ -30,7 +31,8 @@ final class WorkerGroup {
     private final Path attemptDir;
     private final List<Process> procs = new ArrayList<>();
     private final List<Thread> pumps = new ArrayList<>();
-    private volatile String stopSignal;
+    private final AtomicReference<Stop> stop = new AtomicReference<>();
+    private volatile Failure startFailure;
 
     WorkerGroup(LaunchSpec spec, int attempt, PrintStream console) {
         this.spec = spec;
@@ -39,8 +41,17 @@ final class WorkerGroup {
         this.attemptDir = spec.logDir().resolve("attempt_" + attempt);
     }
 
-    void start() throws IOException {
-        Files.createDirectories(attemptDir);
+    /**
+     * Starts the local ranks. One that cannot start (no such program, not executable, no log folder) is this
+     * attempt's failure, which {@link #await} returns after stopping the ranks already started.
+     */
+    void start() {
+        try {
+            Files.createDirectories(attemptDir);
+        } catch (IOException e) {
+            startFailure = notStarted(0, "cannot create the log folder: " + e);
+            return;
+        }
         for (int l = 0; l < spec.nprocPerNode(); l++) {
             final int local = l;
             int rank = spec.nodeRank() * spec.nprocPerNode() + local;
@@ -48,8 +59,14 @@ final class WorkerGroup {
             pb.redirectErrorStream(true);
             pb.environment().putAll(environment(rank, local));
             Path log = logFile(rank);
-            Files.deleteIfExists(errorFile(rank));
-            Process p = pb.start();
+            Process p;
+            try {
+                Files.deleteIfExists(errorFile(rank));
+                p = pb.start();
+            } catch (IOException e) {
+                startFailure = notStarted(local, "cannot start rank " + rank + ": " + e.getMessage().strip());
+                return;
+            }
             procs.add(p);
             Thread t = new Thread(() -> pump(p, rank, local, log), "rank" + rank + "-log");
             t.setDaemon(true);
@@ -117,37 +134,53 @@ final class WorkerGroup {
         }
     }
 
-    /** Asks the group to stop (from another thread); {@link #await} then stops every rank and returns. */
-    void requestStop(String signal) { if (stopSignal == null) stopSignal = signal; }
+    /** How the ranks are stopped: the signal, then SIGKILL after {@code graceSeconds}. */
+    private record Stop(String signal, double graceSeconds) { }
+
+    /**
+     * Forwards a signal from the user or the scheduler (from another thread); {@link #await} then stops every
+     * rank and returns. The full grace period: trainer ranks save a checkpoint at their next step boundary.
+     */
+    void requestStop(String signal) { stop.compareAndSet(null, new Stop(signal, spec.gracePeriod())); }
+
+    /**
+     * Stops the ranks because a rank failed or hung, here or on another node. Only the short failure grace
+     * period: a rank whose peer is gone is usually blocked in a collective that never completes, and it
+     * cannot save a checkpoint without that peer anyway.
+     */
+    void requestFailureStop() { stop.compareAndSet(null, failureStop()); }
+
+    private Stop failureStop() { return new Stop("TERM", spec.failureGracePeriod()); }
 
     /** Waits until every rank exited 0, or the first failure / a stop request; then stops the rest. */
     Outcome await() throws InterruptedException {
         long pollMs = Math.max(10, (long) (spec.monitorInterval() * 1000));
-        Failure first = null;
+        Failure first = startFailure;
         while (true) {
             boolean allDone = true;
             for (int i = 0; i < procs.size(); i++) {
                 Process p = procs.get(i);
                 if (p.isAlive()) { allDone = false; continue; }
-                if (first == null && p.exitValue() != 0 && stopSignal == null) {
+                if (first == null && p.exitValue() != 0 && stop.get() == null) {
                     first = failure(i, p.exitValue());
                 }
             }
             if (allDone) break;
-            if (first != null || stopSignal != null) {
-                stopAll(stopSignal != null ? stopSignal : "TERM");
+            Stop requested = stop.get();
+            if (first != null || requested != null) {
+                stopAll(requested != null ? requested : failureStop());
                 break;
             }
             Thread.sleep(pollMs);
         }
         for (Process p : procs) p.waitFor();
         for (Thread t : pumps) t.join(5000);
-        if (first == null && stopSignal == null) {
+        if (first == null && stop.get() == null) {
             for (int i = 0; i < procs.size(); i++) {
                 if (procs.get(i).exitValue() != 0) { first = failure(i, procs.get(i).exitValue()); break; }
             }
         }
-        return new Outcome(first, stopSignal != null);
+        return new Outcome(first, stop.get() != null);
     }
 
     private Failure failure(int local, int code) {
@@ -161,19 +194,24 @@ final class WorkerGroup {
             if (Files.exists(errorFile(rank))) errorFile = Files.readString(errorFile(rank));
         } catch (IOException | RuntimeException ignored) { }
         return new Failure(Instant.now(), spec.hostname(), spec.nodeRank(), rank, local, code,
-                logFile(rank).toString(), tail, errorFile, null);
+                logFile(rank).toString(), tail, errorFile, null, false);
     }
 
-    /** Sends the signal to every live rank and its descendants, waits the grace period, then SIGKILLs. */
-    private void stopAll(String signal) throws InterruptedException {
+    private Failure notStarted(int local, String why) {
+        return new Failure(Instant.now(), spec.hostname(), spec.nodeRank(), spec.nodeRank() * spec.nprocPerNode() + local,
+                local, Failure.NOT_STARTED, null, List.of(), null, why, true);
+    }
+
+    /** Sends the stop's signal to every live rank and its descendants, waits its grace period, then SIGKILLs. */
+    private void stopAll(Stop how) throws InterruptedException {
         for (Process p : procs) {
             if (!p.isAlive()) continue;
             List<ProcessHandle> targets = new ArrayList<>();
             targets.add(p.toHandle());
             p.toHandle().descendants().forEach(targets::add);
-            for (ProcessHandle h : targets) signal(h, signal);
+            for (ProcessHandle h : targets) signal(h, how.signal());
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos((long) (spec.gracePeriod() * 1000));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos((long) (how.graceSeconds() * 1000));
         for (Process p : procs) {
             long left = deadline - System.nanoTime();
             if (left > 0) p.waitFor(left, TimeUnit.NANOSECONDS);
@@ -181,7 +219,8 @@ final class WorkerGroup {
         for (Process p : procs) {
             if (p.isAlive()) {
                 synchronized (console) {
-                    console.println("[launcher] rank pid " + p.pid() + " still running after the grace period: SIGKILL");
+                    console.println("[launcher] rank pid " + p.pid() + " still running " + how.graceSeconds() + " s after SIG"
+                            + how.signal() + ": SIGKILL");
                 }
                 p.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();

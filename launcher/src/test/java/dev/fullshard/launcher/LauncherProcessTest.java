@@ -6,9 +6,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,15 +24,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LauncherProcessTest {
     @TempDir Path dir;
 
-    record Result(int code, String out) { }
+    record Result(int code, String out, String err) { }
 
     Result launch(Map<String, String> env, String... args) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        PrintStream console = new PrintStream(buf, true, StandardCharsets.UTF_8);
         List<String> all = new ArrayList<>(List.of("--log-dir", dir.toString(), "--grace-period", "5"));
         all.addAll(List.of(args));
-        int code = LauncherCommand.commandLine(new LauncherCommand(env, console)).execute(all.toArray(String[]::new));
-        return new Result(code, buf.toString(StandardCharsets.UTF_8));
+        return launchExactly(env, all.toArray(String[]::new));
+    }
+
+    /** The launcher with just these arguments (no --log-dir or --grace-period added). */
+    Result launchExactly(Map<String, String> env, String... args) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        StringWriter err = new StringWriter();
+        int code = LauncherCommand.commandLine(new LauncherCommand(env, console)).setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Result(code, buf.toString(StandardCharsets.UTF_8), err.toString());
     }
 
     @Test
@@ -71,6 +81,50 @@ class LauncherProcessTest {
     }
 
     @Test
+    void anUnknownOptionBeforeTheCommandIsRejectedInOneLine() {
+        Result bogus = launch(Map.of(), "--standalone", "--nproc", "1", "--bogus-opt", "--no-java", "sh", "-c", "echo started");
+        assertThat(bogus.code()).as(bogus.out()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(bogus.err()).isEqualTo("launcher: unknown option '--bogus-opt' (launcher --help lists them)\n");
+        assertThat(bogus.out()).doesNotContain("starting");
+
+        Result typo = launch(Map.of(), "--standalone", "--max-restart", "1", "--no-java", "true");
+        assertThat(typo.code()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(typo.err()).isEqualTo("launcher: unknown option '--max-restart' (did you mean --max-restarts?)\n");
+    }
+
+    @Test
+    void optionsAfterTheCommandBelongToTheRank() {
+        Result r = launch(Map.of(), "--standalone", "--nproc", "1", "--no-java", "sh", "-c", "echo \"args: $*\"", "sh",
+                "--bogus-opt", "--nproc", "7", "training.max_steps=3");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("[rank0]:args: --bogus-opt --nproc 7 training.max_steps=3");
+    }
+
+    @Test
+    void nonsensicalNumbersAreRejectedInOneLineNamingTheOption() {
+        String[][] cases = {
+                {"--max-restarts", "-1", "--max-restarts must be 0 or more, not -1"},
+                {"--grace-period", "0", "--grace-period must be a number of seconds above 0, not 0.0"},
+                {"--grace-period", "-3", "--grace-period must be a number of seconds above 0, not -3.0"},
+                {"--failure-grace-period", "0", "--failure-grace-period must be a number of seconds above 0, not 0.0"},
+                {"--monitor-interval", "0", "--monitor-interval must be a number of seconds above 0, not 0.0"},
+                {"--join-timeout", "-1", "--join-timeout must be a number of seconds above 0, not -1.0"},
+                {"--hang-timeout", "-1", "--hang-timeout must be 0 (off) or more seconds, not -1.0"},
+                {"--master-port", "65536", "--master-port must be a port in 0..65535, not 65536"},
+                {"--master-port", "-1", "--master-port must be a port in 0..65535, not -1"},
+        };
+        for (String[] c : cases) {
+            Result r = launchExactly(Map.of(), "--standalone", "--log-dir", dir.toString(), c[0], c[1], "--no-java", "sh", "-c", "echo started");
+            assertThat(r.code()).as(c[0] + " " + c[1] + ": " + r.out()).isEqualTo(LauncherCommand.USAGE);
+            assertThat(r.err()).isEqualTo("launcher: " + c[2] + "\n");
+            assertThat(r.out()).doesNotContain("starting");
+        }
+        Result env = launchExactly(Map.of("FULLSHARD_MAX_RESTARTS", "-2"), "--standalone", "--no-java", "true");
+        assertThat(env.code()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(env.err()).contains("--max-restarts must be 0 or more, not -2");
+    }
+
+    @Test
     void localRanksFilterHidesOtherRanksFromTheConsoleOnly() {
         Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--local-ranks-filter", "1", "--no-java", "sh", "-c",
                 "echo hello $RANK");
@@ -98,6 +152,43 @@ class LauncherProcessTest {
                 "rank_1.log", "\"message\":\"bad\"");
         String report = r.out().substring(r.out().indexOf("root cause"));
         assertThat(report).contains("    line11").doesNotContain("    line10\n");
+    }
+
+    @Test
+    void aRankThatCannotStartFailsTheRunAtOnceDespiteRestarts() throws Exception {
+        Path notExecutable = Files.writeString(dir.resolve("not-executable.sh"), "echo hi\n");
+        Map<String, String> cases = Map.of(
+                "/nonexistent/prog", "No such file or directory",
+                "no-such-program-on-the-path", "No such file or directory",
+                notExecutable.toString(), "Permission denied");
+        cases.forEach((program, why) -> {
+            Result r = launch(Map.of(), "--standalone", "--nproc", "2", "--max-restarts", "2", "--no-java", program, "arg");
+            assertThat(r.code()).as(r.out()).isEqualTo(Failure.NOT_STARTED);
+            assertThat(r.out()).contains("not restarting: rank 0 could not be started", "FAILED after 1 attempt(s)",
+                            "what : cannot start rank 0: Cannot run program \"" + program + "\"", why, "exit : never started")
+                    .doesNotContain("succeeded", "restarting the gang", "attempt 1");
+        });
+    }
+
+    @Test
+    void aRankThatCannotStartOnAnotherNodeStopsTheMasterAndIsReported() throws Exception {
+        int port = freePort();
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60",
+                "--no-java", "/nonexistent/prog"));
+        t.start();
+        long start = System.nanoTime();
+        Result master = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60", "--max-restarts", "1",
+                "--no-java", "sleep", "60");
+        t.join();
+        assertThat(master.code()).as(master.out()).isEqualTo(Failure.NOT_STARTED);
+        assertThat(node[0].code()).as(node[0].out()).isEqualTo(Failure.NOT_STARTED);
+        assertThat(master.out()).contains("not restarting", "(node rank 1)", "rank : 1 (local rank 0)",
+                "cannot start rank 1: Cannot run program \"/nonexistent/prog\"", "exit : never started");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the master's rank is stopped, not waited for")
+                .isLessThan(Duration.ofSeconds(40));
     }
 
     @Test
@@ -129,6 +220,58 @@ class LauncherProcessTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(143);
         assertThat(Files.readString(marker)).isEqualTo("term\n");
+    }
+
+    /** A rank that ignores SIGTERM, as a trainer rank blocked in a collective whose peer died does. */
+    static final String IGNORES_SIGTERM = "trap 'echo ignoring TERM' TERM; echo waiting; while true; do sleep 0.1; done";
+
+    @Test
+    void aFailedRankStopsTheOthersAfterTheFailureGracePeriodNotTheFullOne() {
+        long start = System.nanoTime();
+        Result r = launchExactly(Map.of(), "--standalone", "--nproc", "2", "--log-dir", dir.toString(), "--grace-period", "30",
+                "--no-java", "sh", "-c", "if [ \"$RANK\" = 0 ]; then sleep 1; exit 3; fi; " + IGNORES_SIGTERM);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as(r.out()).isLessThan(Duration.ofSeconds(20));
+        assertThat(r.code()).as(r.out()).isEqualTo(3);
+        assertThat(r.out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL", "rank : 0");
+    }
+
+    @Test
+    void aFailureOnTheMasterStopsAnotherNodesRanksAfterTheFailureGracePeriod() throws Exception {
+        int port = freePort();
+        String script = "if [ \"$RANK\" = 0 ]; then sleep 2; exit 3; fi; " + IGNORES_SIGTERM;
+        Result[] node = new Result[1];
+        Thread t = new Thread(() -> node[0] = launchExactly(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2",
+                "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60",
+                "--log-dir", dir.resolve("node1").toString(), "--grace-period", "30", "--no-java", "sh", "-c", script));
+        t.start();
+        long start = System.nanoTime();
+        Result master = launchExactly(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
+                "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60", "--log-dir", dir.toString(),
+                "--grace-period", "30", "--no-java", "sh", "-c", script);
+        t.join();
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as(master.out() + node[0].out()).isLessThan(Duration.ofSeconds(20));
+        assertThat(master.code()).as(master.out()).isEqualTo(3);
+        assertThat(node[0].out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL");
+    }
+
+    @Test
+    void aSignalToTheLauncherKeepsTheFullGracePeriod() throws Exception {
+        Path marker = dir.resolve("saved");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                LauncherCommand.class.getName(), "--standalone", "--nproc", "1", "--log-dir", dir.toString(),
+                "--grace-period", "30", "--failure-grace-period", "1", "--no-java", "sh", "-c",
+                "trap 'sleep 3; echo saved > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
+                .redirectErrorStream(true).start();
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = reader.readLine()) != null && !line.contains("[rank0]:ready")) { }
+        p.destroy();  // SIGTERM: the rank needs 3 s to "save", more than the failure grace period
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(143);
+        assertThat(marker).content().isEqualTo("saved\n");
     }
 
     @Test

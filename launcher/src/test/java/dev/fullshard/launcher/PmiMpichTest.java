@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PmiMpichTest {
     @TempDir static Path tmp;
     static Path program;
+    static Path blocked;
 
     @BeforeAll
     static void compile() throws Exception {
@@ -39,9 +41,52 @@ class PmiMpichTest {
                 }
                 """);
         program = tmp.resolve("allreduce");
-        Process cc = new ProcessBuilder("mpicc", "-o", program.toString(), src.toString()).inheritIO().start();
+        compile(src, program);
+        // Rank 0 dies after the ranks are connected; rank 1 then waits in a barrier that never completes and,
+        // like the trainer, only notes a SIGTERM (it would act on it at its next step boundary).
+        Path blockedSrc = tmp.resolve("blocked.c");
+        Files.writeString(blockedSrc, """
+                #include <mpi.h>
+                #include <signal.h>
+                #include <stdio.h>
+                #include <unistd.h>
+                static volatile sig_atomic_t stop_requested;
+                static void on_term(int s) { stop_requested = 1; }
+                int main(int argc, char **argv) {
+                    int rank, one = 1, sum;
+                    signal(SIGTERM, on_term);
+                    MPI_Init(&argc, &argv);
+                    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+                    MPI_Allreduce(&one, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+                    printf("connected %d\\n", sum);
+                    fflush(stdout);
+                    if (rank == 0) { sleep(1); _exit(3); }
+                    MPI_Barrier(MPI_COMM_WORLD);
+                    return 0;
+                }
+                """);
+        blocked = tmp.resolve("blocked");
+        compile(blockedSrc, blocked);
+    }
+
+    private static void compile(Path src, Path out) throws Exception {
+        Process cc = new ProcessBuilder("mpicc", "-o", out.toString(), src.toString()).inheritIO().start();
         assertThat(cc.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(cc.exitValue()).isZero();
+    }
+
+    /** The stop after a failure does not wait --grace-period for a rank that cannot finish its collective. */
+    @Test
+    void aRankBlockedInACollectiveAfterItsPeerDiedIsStoppedWellWithinTheGracePeriod(@TempDir Path logs) {
+        var t = new LauncherProcessTest();
+        t.dir = logs;
+        long start = System.nanoTime();
+        var r = t.launchExactly(Map.of(), "--standalone", "--nproc", "2", "--log-dir", logs.toString(),
+                "--grace-period", "30", "--no-java", blocked.toString());
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as(r.out()).isLessThan(Duration.ofSeconds(20));
+        assertThat(r.code()).as(r.out()).isEqualTo(3);
+        assertThat(r.out()).contains("[rank1]:connected 2", "rank : 0", "SIGKILL");
     }
 
     @Test
