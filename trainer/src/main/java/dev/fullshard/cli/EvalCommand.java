@@ -58,6 +58,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         DataOptions options = new DataOptions(DataFormat.parse(format.toLowerCase(Locale.ROOT)), template, chatTemplate, maxSeqLen, false, null);
+        ModelOption.directory(model);
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             TokenizedDataset dataset = TokenizedDataset.load(data, tokenizer, options);
             TrainingData batches = TrainingData.of(dataset, new TrainingData.Options(batch, packing, false, 0));
