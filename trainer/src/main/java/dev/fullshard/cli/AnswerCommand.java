@@ -97,7 +97,7 @@ public final class AnswerCommand implements Callable<Integer> {
         int eq = arg.indexOf('=');
         Labelled m = eq > 0 && !Files.exists(Path.of(arg)) ? new Labelled(arg.substring(0, eq), Path.of(arg.substring(eq + 1)))
                 : new Labelled(Path.of(arg).getFileName().toString(), Path.of(arg));
-        if (!Files.isDirectory(m.dir())) throw new IllegalArgumentException("--model " + arg + ": no model directory at " + m.dir());
+        ModelOption.directory(m.dir());
         return m;
     }
 

@@ -46,6 +46,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         DataOptions options = data.options();
+        ModelOption.directory(model);
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             TokenizedDataset dataset = TokenizedDataset.load(data.files, tokenizer, options);
             TrainingData batches = TrainingData.of(dataset, new TrainingData.Options(batch, packing, false, 0));

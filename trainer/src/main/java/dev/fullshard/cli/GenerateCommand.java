@@ -50,6 +50,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
         Generator.Sampling sampling = new Generator.Sampling(temperature, topP, seed);
+        ModelOption.directory(model);
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             HfModel loaded = HfModel.load(model, compute);
             CausalLm lm = new CausalLm(loaded.parameters(), CausalLm.Options.defaults().withComputeDtype(compute));

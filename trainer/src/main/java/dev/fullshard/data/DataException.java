@@ -1,5 +1,9 @@
 package dev.fullshard.data;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -9,7 +13,7 @@ import java.nio.file.Path;
 public final class DataException extends RuntimeException {
     /** Why a line was rejected; the skip counts in {@link LoadReport} are kept per reason. */
     public enum Reason {
-        INVALID_JSON, NOT_UTF8, MISSING_FIELD, BLANK_FIELD, WRONG_TYPE, UNKNOWN_ROLE, NO_ASSISTANT_TURN, BAD_TURN_ORDER,
+        INVALID_JSON, NOT_UTF8, LINE_TOO_LONG, MISSING_FIELD, BLANK_FIELD, WRONG_TYPE, UNKNOWN_ROLE, NO_ASSISTANT_TURN, BAD_TURN_ORDER,
         INPUT_NOT_IN_TEMPLATE
     }
 
@@ -30,6 +34,15 @@ public final class DataException extends RuntimeException {
         this.file = null;
         this.line = 0;
         this.reason = null;
+    }
+
+    /** A data file that could not be read, said plainly (not as the name of a Java exception). */
+    static DataException unreadable(Path file, IOException e) {
+        if (e instanceof NoSuchFileException) return new DataException("no such file: " + file, e);
+        String why = e instanceof AccessDeniedException ? "permission denied"
+                : Files.isDirectory(file) ? "is a directory, expected a JSONL file"
+                : "could not be read: " + e.getMessage();
+        return new DataException(file + ": " + why, e);
     }
 
     public Path file() {

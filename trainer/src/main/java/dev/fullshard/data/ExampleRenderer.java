@@ -1,6 +1,8 @@
 package dev.fullshard.data;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,8 +39,14 @@ final class ExampleRenderer {
         }
     }
 
-    /** Strict: a duplicated key or text after the object is an error, not silently resolved. */
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
+    /**
+     * Strict: a duplicated key or text after the object is an error, not silently resolved. Jackson's
+     * own cap on a string (20M characters) is lifted: the line length is bounded by the reader instead
+     * ({@link TokenizedDataset#MAX_LINE_BYTES}), and no string is longer than its line.
+     */
+    private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(TokenizedDataset.MAX_LINE_BYTES).build())
+                    .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();

@@ -57,8 +57,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * tokenizes again and overwrites it.
  */
 final class TokenCache {
-    /** Bump when tokenizing or rendering changes, so that old caches are not reused. */
-    static final int FORMAT_VERSION = 1;
+    /**
+     * Bump when tokenizing or rendering changes, so that old caches are not reused. 2: a leading BOM and
+     * lines with strings over Jackson's 20M-character cap are read; version 1 skipped them as bad lines.
+     */
+    static final int FORMAT_VERSION = 2;
     static final String FILE_NAME = "tokens.bin";
     private static final byte[] MAGIC = "FSTOKENS".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER_BYTES = 72;
@@ -269,7 +272,7 @@ final class TokenCache {
             byte[] buf = new byte[1 << 16];
             for (int r; (r = in.read(buf)) > 0; ) sha.update(buf, 0, r);
         } catch (IOException e) {
-            throw new DataException("could not read " + f + ": " + e, e);
+            throw DataException.unreadable(f, e);
         }
     }
 }

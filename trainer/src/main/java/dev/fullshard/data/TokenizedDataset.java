@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -36,6 +37,14 @@ import java.util.Map;
  */
 public final class TokenizedDataset {
     public static final int IGNORE_INDEX = -100;
+    /**
+     * The longest JSONL line read, in bytes. An example is cut to max_seq_len tokens anyway, so this only
+     * bounds what one line costs: the line, its text, Jackson's copy and the tokenizer's output for all of
+     * it (the bundled tokenizer took ~3 minutes and ~5 GB for a 50 MB text field), so that a runaway line
+     * is named instead of ending the run out of memory.
+     */
+    public static final int MAX_LINE_BYTES = 64 << 20;
+    private static final byte[] UTF8_BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
 
     private final int[] tokens;
     private final int[] offsets; // example i is tokens[offsets[i], offsets[i+1])
@@ -162,28 +171,41 @@ public final class TokenizedDataset {
         for (Path file : files) {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
                 ByteArrayOutputStream line = new ByteArrayOutputStream();
-                long lineNo = 0;
+                long lineNo = 0, lineBytes = 0;
                 int c;
                 boolean more = true;
                 while (more) {
                     c = in.read();
                     if (c != '\n' && c != -1) {
-                        line.write(c);
+                        // Past the limit only the length is counted, for the message.
+                        if (lineBytes++ < MAX_LINE_BYTES) line.write(c);
                         continue;
                     }
                     more = c != -1;
                     lineNo++;
-                    if (line.size() > 0 || more) b.line(file, lineNo, line.toByteArray(), renderer, tokenizer, options.skipBadLines());
+                    if (lineBytes > MAX_LINE_BYTES) {
+                        b.tooLong(file, lineNo, lineBytes, options.skipBadLines());
+                    } else if (lineBytes > 0 || more) {
+                        byte[] bytes = line.toByteArray();
+                        // Editors on Windows start UTF-8 files with a byte-order mark; Python's utf-8-sig drops it too.
+                        if (lineNo == 1 && startsWithBom(bytes)) bytes = Arrays.copyOfRange(bytes, UTF8_BOM.length, bytes.length);
+                        b.line(file, lineNo, bytes, renderer, tokenizer, options.skipBadLines());
+                    }
                     line.reset();
+                    lineBytes = 0;
                 }
             } catch (IOException e) {
-                throw new DataException("could not read " + file + ": " + e, e);
+                throw DataException.unreadable(file, e);
             }
         }
         if (b.examples == 0) {
             throw new DataException("no usable examples in " + files + " (" + b.report(CacheStatus.BUILT) + ")", null);
         }
         return b.build((int) eos);
+    }
+
+    private static boolean startsWithBom(byte[] line) {
+        return Arrays.equals(line, 0, Math.min(line.length, UTF8_BOM.length), UTF8_BOM, 0, UTF8_BOM.length);
     }
 
     /** Appends examples to flat arrays. */
@@ -221,6 +243,12 @@ public final class TokenizedDataset {
                 return;
             }
             add(segments, tokenizer);
+        }
+
+        void tooLong(Path file, long lineNo, long bytes, boolean skipBad) {
+            lines++;
+            bad(file, lineNo, Reason.LINE_TOO_LONG, String.format(Locale.ROOT, "the line is %.1f MiB, longer than the limit of %d MiB "
+                    + "for one JSONL line", bytes / (double) (1 << 20), MAX_LINE_BYTES >> 20), skipBad);
         }
 
         void bad(Path file, long lineNo, Reason reason, String message, boolean skipBad) {

@@ -621,6 +621,26 @@ public final class Ops {
         Dispatch.call(INDEX_PUT_, inputs).tensor(self).optTensors(indices).tensor(values).bool(accumulate).runInPlace();
     }
 
+    private static final Op SCATTER_ADD_ = Op.of("aten::scatter_add_");
+
+    /**
+     * {@code scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)}: for dim 0,
+     * self[index[i][j]][j] += src[i][j], repeated indices adding up. index is int64 with src's number of
+     * dimensions and no larger than src; src must have self's dtype.
+     */
+    public static void scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        checkDim("scatter_add_", self, dim);
+        if (index.dtype() != DType.I64) throw new IllegalArgumentException("scatter_add_: index must be int64, got " + index.describe());
+        if (index.dim() != self.dim() || src.dim() != self.dim()) {
+            throw new IllegalArgumentException("scatter_add_: self, index and src need the same number of dimensions, got "
+                    + self.describe() + ", " + index.describe() + ", " + src.describe());
+        }
+        if (src.dtype() != self.dtype()) {
+            throw new IllegalArgumentException("scatter_add_: src " + src.describe() + " must have the dtype of " + self.describe());
+        }
+        Dispatch.call(SCATTER_ADD_, self, index, src).tensor(self).i64(dim).tensor(index).tensor(src).runInPlace();
+    }
+
     /** Output of an RMSNorm and the reciprocal RMS per row (shape (..., 1)) that its backward needs. */
     public record RmsNormResult(Tensor output, Tensor rstd) {
     }

@@ -7,7 +7,8 @@ import java.util.List;
  * A train.yaml (or a command-line override) that fullshard refuses to run with. Every problem found is
  * reported at once, one per line, each starting with the file and where in it:
  * {@code train.yaml:12:7: optimizer.lr: expected a number > 0, found -0.001} or
- * {@code train.yaml: override optimizer.lr=abc: expected a number > 0, found the string "abc"}.
+ * {@code train.yaml: override optimizer.lr=abc: expected a number > 0, found the string "abc"}. A file
+ * that is not there says only {@code no such file: train.yaml}.
  */
 public final class ConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -26,10 +26,19 @@ import dev.fullshard.train.YamlTree.Node;
 import dev.fullshard.train.YamlTree.Scalar;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** Reads train.yaml into a {@link TrainConfig}: parse, apply overrides, then read and check every key. */
@@ -58,12 +67,7 @@ final class TrainConfigLoader {
     }
 
     static TrainConfig load(Path yaml, List<String> overrides) {
-        String text;
-        try {
-            text = Files.readString(yaml);
-        } catch (IOException e) {
-            throw new ConfigException(yaml, yaml + ": cannot read the config: " + e, e);
-        }
+        String text = readText(yaml);
         ConfigReader r = new ConfigReader(yaml);
         Node root;
         try {
@@ -79,6 +83,33 @@ final class TrainConfigLoader {
         TrainConfig config = read(r, root);
         if (!r.problems().isEmpty()) throw new ConfigException(yaml, r.problems());
         return config;
+    }
+
+    /** The file as UTF-8 text; a missing, unreadable or non-UTF-8 file is a {@link ConfigException} saying which. */
+    private static String readText(Path yaml) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(yaml);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(yaml, "no such file: " + yaml, e);
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(yaml, yaml + ": permission denied", e);
+        } catch (IOException e) {
+            String why = Files.isDirectory(yaml) ? "is a directory, expected a YAML file" : "cannot be read: " + e.getMessage();
+            throw new ConfigException(yaml, yaml + ": " + why, e);
+        }
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = utf8.decode(in, out, true);
+        if (result.isError()) {
+            int at = in.position(), line = 1;
+            for (int i = 0; i < at; i++) if (bytes[i] == '\n') line++;
+            throw new ConfigException(yaml, String.format(Locale.ROOT, "%s:%d: not UTF-8 text (byte 0x%02X at offset %d); expected a UTF-8 "
+                    + "YAML file", yaml, line, bytes[at] & 0xFF, at), null);
+        }
+        return out.flip().toString();
     }
 
     /**

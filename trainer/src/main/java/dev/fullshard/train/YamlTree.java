@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -103,6 +105,7 @@ final class YamlTree {
             }
             return root;
         } catch (JsonProcessingException e) {
+            if (overrideLoc == null) rejectTab(text, e);
             JsonLocation l = e.getLocation();
             Loc where = overrideLoc != null ? overrideLoc
                     : l == null ? new Loc(1, 1, null) : Loc.of(l);
@@ -113,6 +116,26 @@ final class YamlTree {
             throw new SyntaxException(overrideLoc != null ? overrideLoc : new Loc(1, 1, null),
                     "not valid YAML: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * SnakeYAML reports a tab as "while scanning for the next token" at the start of the enclosing
+     * token, not at the tab; this names the tab itself when the parser stopped at one.
+     */
+    private static void rejectTab(String text, JsonProcessingException e) throws SyntaxException {
+        MarkedYAMLException marked = null;
+        for (Throwable t = e; t != null && marked == null; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException m) marked = m;
+        }
+        Mark mark = marked == null ? null : marked.getProblemMark();
+        if (mark == null || mark.getIndex() >= text.codePointCount(0, text.length())) return;
+        int at = text.offsetByCodePoints(0, mark.getIndex()); // SnakeYAML counts code points
+        if (text.charAt(at) != '\t') return;
+        int lineStart = text.lastIndexOf('\n', at - 1) + 1;
+        boolean indentation = text.substring(lineStart, at).isBlank();
+        throw new SyntaxException(new Loc(mark.getLine() + 1, mark.getColumn() + 1, null), indentation
+                ? "tabs are not allowed for indentation; indent with spaces"
+                : "a tab is not allowed here; use spaces", e);
     }
 
     private static Loc loc(JsonParser p, Loc overrideLoc) {

@@ -7,8 +7,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -177,5 +179,81 @@ class DataLoadTest {
         assertThat(d.report().lines()).isEqualTo(7);
         assertThatThrownBy(() -> TokenizedDataset.load(List.of(bin), tok, options(dir, DataFormat.INSTRUCTION, 64)))
                 .hasMessage(bin + ":1: not valid UTF-8");
+    }
+
+    @Test
+    void aByteOrderMarkStartingAFileIsDroppedAsPythonsUtf8SigDoes(@TempDir Path dir) throws Exception {
+        String a = "{\"instruction\": \"a\", \"output\": \"b\"}", b = "{\"instruction\": \"c\", \"output\": \"d\"}";
+        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+        Path plain = jsonl(dir, "plain.jsonl", a, b);
+        Path marked = dir.resolve("marked.jsonl");
+        Files.write(marked, concatBytes(bom, Files.readAllBytes(plain)));
+        Path second = dir.resolve("second.jsonl");
+        Files.write(second, concatBytes(bom, (b + "\n").getBytes(StandardCharsets.UTF_8)));
+
+        TokenizedDataset expected = TokenizedDataset.load(List.of(plain), tok, options(dir, DataFormat.INSTRUCTION, 64));
+        TokenizedDataset d = TokenizedDataset.load(List.of(marked, second), tok, options(dir, DataFormat.INSTRUCTION, 64));
+        assertThat(d.size()).isEqualTo(3);
+        assertThat(d.tokens(0)).containsExactly(expected.tokens(0));
+        assertThat(d.tokens(1)).containsExactly(expected.tokens(1));
+        assertThat(d.tokens(2)).containsExactly(expected.tokens(1));
+        assertThat(d.report().lines()).isEqualTo(3);
+
+        // The cache is keyed by the bytes, so the marked file has its own entry, read back as tokenized.
+        TokenizedDataset cached = TokenizedDataset.load(List.of(marked, second), tok, options(dir, DataFormat.INSTRUCTION, 64));
+        assertThat(cached.report().cache()).isEqualTo(LoadReport.CacheStatus.HIT);
+        assertThat(cached.tokens(0)).containsExactly(expected.tokens(0));
+
+        // Only the start of a file may carry the mark, as with utf-8-sig; inside, it is a stray character.
+        Path inside = dir.resolve("inside.jsonl");
+        Files.write(inside, concatBytes((a + "\n").getBytes(StandardCharsets.UTF_8), bom, (b + "\n").getBytes(StandardCharsets.UTF_8)));
+        assertThatThrownBy(() -> TokenizedDataset.load(List.of(inside), tok, options(dir, DataFormat.INSTRUCTION, 64)))
+                .hasMessageStartingWith(inside + ":2: not valid JSON");
+    }
+
+    @Test
+    void linesLongerThanJacksonsStringCapAreReadAndThoseOverTheLimitNamedWithTheirSize(@TempDir Path dir) throws Exception {
+        String good = "{\"instruction\": \"a\", \"output\": \"b\"}";
+        // 30 MB in a field the renderer does not use: Jackson's default cap is 20M characters per string.
+        Path big = dir.resolve("big.jsonl");
+        Files.write(big, concatBytes((good + "\n").getBytes(StandardCharsets.UTF_8), line(30_000_000)));
+        TokenizedDataset d = TokenizedDataset.load(List.of(big), tok, options(dir, DataFormat.INSTRUCTION, 64));
+        assertThat(d.size()).isEqualTo(2);
+        assertThat(d.tokens(1)).containsExactly(d.tokens(0));
+
+        Path huge = dir.resolve("huge.jsonl");
+        Files.write(huge, concatBytes((good + "\n").getBytes(StandardCharsets.UTF_8), line(TokenizedDataset.MAX_LINE_BYTES + 2),
+                (good + "\n").getBytes(StandardCharsets.UTF_8)));
+        assertThatThrownBy(() -> TokenizedDataset.load(List.of(huge), tok, options(dir, DataFormat.INSTRUCTION, 64)))
+                .isInstanceOf(DataException.class)
+                .hasMessage(huge + ":2: the line is 64.0 MiB, longer than the limit of 64 MiB for one JSONL line");
+        TokenizedDataset skipped = TokenizedDataset.load(List.of(huge), tok, options(dir, DataFormat.INSTRUCTION, 64).withSkipBadLines(true));
+        assertThat(skipped.size()).isEqualTo(2);
+        assertThat(skipped.report().skipped()).containsOnly(Map.entry(Reason.LINE_TOO_LONG, 1L));
+        assertThat(skipped.report().lines()).isEqualTo(3);
+    }
+
+    /** A valid instruction line of exactly {@code bytes} bytes with its newline, padded by an unused field. */
+    private static byte[] line(int bytes) {
+        byte[] head = "{\"instruction\": \"a\", \"output\": \"b\", \"meta\": \"".getBytes(StandardCharsets.US_ASCII);
+        byte[] out = new byte[bytes];
+        System.arraycopy(head, 0, out, 0, head.length);
+        Arrays.fill(out, head.length, bytes - 3, (byte) 'x');
+        out[bytes - 3] = '"';
+        out[bytes - 2] = '}';
+        out[bytes - 1] = '\n';
+        return out;
+    }
+
+    private static byte[] concatBytes(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) n += p.length;
+        byte[] out = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
     }
 }

@@ -1,5 +1,6 @@
 package dev.fullshard.model;
 
+import dev.fullshard.bindings.TorchStable;
 import dev.fullshard.model.TinyModels.Variant;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
@@ -12,12 +13,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Each layer's explicit backward against (1) central finite differences of the same layer run in
@@ -140,6 +145,47 @@ class ModelLayersTest {
                 }
             }, t -> Ops.embedding(t.get("w"), tokens.reshape(-1)));
         }
+    }
+
+    /**
+     * Every run adds the same bits: index_put_ with accumulate, which the embedding backward used on the
+     * CPU, adds a repeated token's rows with atomic adds in whatever order the OpenMP threads get there,
+     * and at 2 threads most reruns differed. Needs libtorch on 2 or more intra-op threads (the tests'
+     * default is one per core).
+     */
+    @Test
+    void embeddingBackwardGivesTheSameBitsOnEveryRun() {
+        int threads = intraOpThreads();
+        assumeTrue(threads >= 2, "libtorch runs " + threads + " intra-op thread(s); a race needs two");
+        try (TensorScope s = TensorScope.open()) {
+            long[] ids = new long[512];
+            for (int i = 0; i < ids.length; i++) ids[i] = i % 128 > 100 ? 2 : (i * 7919L) % 300; // repeats, and EOS padding
+            Tensor tokens = Tensor.of(ids, 4, 128), grad = randn(21, 1, 512, 64).to(DType.F32);
+            float[] first = null;
+            for (int run = 0; run < 30; run++) {
+                try (TensorScope r = TensorScope.open()) {
+                    Tensor dw = Tensor.zeros(DType.F32, Device.CPU, 1000, 64);
+                    Embedding.backward(grad, tokens, dw);
+                    float[] values = dw.toFloatArray();
+                    if (first == null) first = values;
+                    else assertThat(differentBits(first, values)).as("values of run %d that differ from run 0", run).isZero();
+                }
+            }
+        }
+    }
+
+    private static int intraOpThreads() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
+            assertThat(TorchStable.torch_get_num_threads(out)).isZero();
+            return out.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    private static int differentBits(float[] a, float[] b) {
+        int n = 0;
+        for (int i = 0; i < a.length; i++) if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) n++;
+        return n;
     }
 
     // ================================================================ RmsNorm

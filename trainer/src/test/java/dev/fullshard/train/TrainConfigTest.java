@@ -15,8 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -394,6 +396,36 @@ class TrainConfigTest {
         assertThat(error(MINIMAL + "optimizer:\n  lr: 1\n  lr: 2\n"))
                 .isEqualTo("train.yaml:9:3: yaml: key 'lr' appears twice in one mapping (first at line 8)");
         assertThat(error(MINIMAL + "optimizer: [lr: 1\n")).startsWith("train.yaml:").contains(": yaml: not valid YAML: ");
+    }
+
+    @Test
+    void tabsAreNamedWhereTheyAreNotWhereTheParserStarted() throws IOException {
+        assertThat(error("model:\n\tpath: model\n"))
+                .isEqualTo("train.yaml:2:1: yaml: tabs are not allowed for indentation; indent with spaces");
+        assertThat(error(MINIMAL + "optimizer:\n  lr: 1\n \teps: 1\n"))
+                .isEqualTo("train.yaml:9:2: yaml: tabs are not allowed for indentation; indent with spaces");
+        assertThat(error("resume:\tauto\n" + MINIMAL)).isEqualTo("train.yaml:1:8: yaml: a tab is not allowed here; use spaces");
+    }
+
+    @Test
+    void aFileThatIsNotUtf8TextIsNamedWithTheByteAndLine() throws IOException {
+        Path f = dir.resolve("train.yaml");
+        byte[] head = "model:\n  path: m".getBytes(StandardCharsets.US_ASCII);
+        byte[] bytes = Arrays.copyOf(head, head.length + 2);
+        bytes[head.length] = (byte) 0xFF;
+        bytes[head.length + 1] = '\n';
+        Files.write(f, bytes);
+        assertThatThrownBy(() -> TrainConfig.load(f, List.of())).isInstanceOf(ConfigException.class)
+                .hasMessage(f + ":2: not UTF-8 text (byte 0xFF at offset 16); expected a UTF-8 YAML file");
+    }
+
+    @Test
+    void aMissingFileOrADirectorySaysSo() {
+        Path missing = dir.resolve("missing.yaml");
+        assertThatThrownBy(() -> TrainConfig.load(missing, List.of())).isInstanceOf(ConfigException.class)
+                .hasMessage("no such file: " + missing);
+        assertThatThrownBy(() -> TrainConfig.load(dir, List.of())).isInstanceOf(ConfigException.class)
+                .hasMessage(dir + ": is a directory, expected a YAML file");
     }
 
     @Test

@@ -141,7 +141,8 @@ class TrainerTest {
 
     /**
      * 20 steps straight, against a run killed with SIGKILL after its first checkpoint and resumed with
-     * the same command: the resumed steps have the same losses, and the final weights are identical.
+     * the same command: the resumed steps have the same losses, and the final weights are identical
+     * (each process on 2 intra-op threads, as every run here).
      */
     @Test
     void aKilledRunResumesExactly() throws Exception {
@@ -170,6 +171,27 @@ class TrainerTest {
                 .isEqualTo(Files.readAllBytes(tmp.resolve("straight-out/checkpoint-20/optimizer.safetensors")));
     }
 
+    /**
+     * Two uninterrupted fp32 runs on 2 intra-op threads agree bit for bit: loss and grad_norm of every step,
+     * and the final weights. The embedding backward once added repeated tokens' rows with atomic adds in
+     * whatever order the threads came, and grad_norm differed from the first step.
+     */
+    @Test
+    void twoRunsOnTwoThreadsAreIdenticalBitForBit() throws Exception {
+        for (String run : List.of("one", "two")) {
+            Path yaml = writeConfig(run, "max_steps: 5");
+            Process p = runFullshard(yaml, "mixed_precision=fp32", "logging.logging_steps=1");
+            assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+            assertThat(p.exitValue()).as(Files.readString(tmp.resolve(run + ".log"))).isZero();
+        }
+        Path one = tmp.resolve("one-out"), two = tmp.resolve("two-out");
+        assertThat(trainLosses(one.resolve("metrics.jsonl"))).hasSize(5).isEqualTo(trainLosses(two.resolve("metrics.jsonl")));
+        assertThat(values(one.resolve("metrics.jsonl"), "train", "grad_norm")).hasSize(5)
+                .isEqualTo(values(two.resolve("metrics.jsonl"), "train", "grad_norm"));
+        assertThat(Files.readAllBytes(one.resolve("checkpoint-5/model.safetensors")))
+                .isEqualTo(Files.readAllBytes(two.resolve("checkpoint-5/model.safetensors")));
+    }
+
     /** SIGTERM (as Slurm sends before its deadline): the step finishes, a checkpoint is saved, the exit code says so. */
     @Test
     void sigtermSavesACheckpointAndExitsWith143() throws Exception {
@@ -187,13 +209,21 @@ class TrainerTest {
         assertThat(newest).isGreaterThanOrEqualTo(5).isLessThan(200);
     }
 
-    private Process runFullshard(Path yaml) throws IOException {
+    /**
+     * {@code fullshard train yaml overrides...} in a new process on 2 intra-op threads whatever the machine
+     * has: on one thread a race between threads could not show.
+     */
+    private Process runFullshard(Path yaml, String... overrides) throws IOException {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), FullshardCommand.class.getName(),
                 "train", yaml.toString()));
+        command.addAll(List.of(overrides));
         Path log = tmp.resolve(yaml.getFileName().toString().replace(".yaml", ".log"));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().put("FULLSHARD_NUM_THREADS", "2");
+        pb.environment().remove("OMP_NUM_THREADS");
+        pb.environment().remove("OPENBLAS_NUM_THREADS");
         return pb.start();
     }
 
