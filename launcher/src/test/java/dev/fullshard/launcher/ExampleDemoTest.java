@@ -40,9 +40,9 @@ class ExampleDemoTest {
         TinyFixtures.tinyModel(demo.resolve("model"));
 
         Path log = tmp.resolve("launcher.log");
-        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
-                "--standalone", "--nproc", "2", "--log-dir", tmp.resolve("logs").toString(), demo.resolve("train.yaml").toString())
+        Process p = TinyFixtures.launcherProcess(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
+                "--standalone", "--nproc", "2", "--log-dir", tmp.resolve("logs").toString(), demo.resolve("train.yaml").toString()))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();

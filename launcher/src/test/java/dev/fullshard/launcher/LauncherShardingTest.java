@@ -79,7 +79,7 @@ class LauncherShardingTest {
                 "--standalone", "--nproc", Integer.toString(nproc), "--log-dir", tmp.resolve("logs").toString(), yaml.toString()));
         command.addAll(List.of(overrides));
         Path log = tmp.resolve(yaml.getFileName() + "-" + nproc + ".log");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("FULLSHARD_NUM_THREADS", "1");
         Process p = pb.start();
         assertThat(p.waitFor(8, TimeUnit.MINUTES)).as("launcher finished").isTrue();

@@ -53,7 +53,7 @@ class LauncherTrainingTest {
         command.addAll(List.of(extra));
         command.add(yaml.toString());
         Path log = tmp.resolve(yaml.getFileName() + ".launcher.log");
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
     private String log(Path yaml) throws IOException {
@@ -111,7 +111,7 @@ class LauncherTrainingTest {
                     "--master-port", port, "--rdzv-id", "two-nodes-test", "--join-timeout", "120",
                     "--log-dir", tmp.resolve("logs-node" + node).toString(), two.toString()));
             Path log = tmp.resolve("node" + node + ".log");
-            nodes.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            nodes.add(TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile()).start());
         }
         for (int node = 0; node < 2; node++) {
             assertThat(nodes.get(node).waitFor(5, TimeUnit.MINUTES)).isTrue();

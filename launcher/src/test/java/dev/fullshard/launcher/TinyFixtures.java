@@ -40,6 +40,18 @@ final class TinyFixtures {
         return dir.resolve(TASK_DATA);
     }
 
+    /**
+     * A process for a launcher command line. This JVM has loaded libtorch (tinyModel), which set
+     * OMP_NUM_THREADS to all cores for itself; a launcher inheriting that would pass it on to every rank
+     * instead of splitting the cores among them, and oversubscribed ranks run several times slower.
+     */
+    static ProcessBuilder launcherProcess(List<String> command) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().remove("OMP_NUM_THREADS");
+        pb.environment().remove("OPENBLAS_NUM_THREADS");
+        return pb;
+    }
+
     /** The lines of a run's {@code metrics.jsonl} whose {@code type} is {@code type}, in order. */
     static List<JsonNode> metrics(Path outputDir, String type) throws IOException {
         List<JsonNode> found = new ArrayList<>();
