@@ -22,25 +22,25 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CudaGpuTest {
     @BeforeAll
     static void needsAGpu() {
-        assumeTrue(CudaLibraries.available(), () -> "no CUDA libtorch or no visible GPU: " + CudaLibraries.probe().unavailable().orElse(""));
+        assumeTrue(CudaLibraries.available(), "no CUDA libtorch or no visible GPU (fullshard doctor says why)");
     }
 
     @Test
-    void probeDescribesEveryGpuAndVersion() {
-        CudaLibraries.Report r = CudaLibraries.probe();
+    void statusFindsEveryLibraryAndTheQueriesAnswer() {
+        CudaLibraries.Status s = CudaLibraries.status();
 
-        assertThat(r.unavailable()).isEmpty();
-        assertThat(r.libraries()).hasSize(4).allSatisfy(l -> assertThat(l.file()).as(l.name()).isPresent());
-        assertThat(r.runtimeVersion()).matches("1[2-9]\\.\\d+");
-        assertThat(r.cublasVersion()).matches("\\d+\\.\\d+\\.\\d+");
-        assertThat(r.ncclVersion()).matches("2\\.\\d+\\.\\d+");
-        assertThat(r.gpus()).isNotEmpty().allSatisfy(g -> {
+        assertThat(s.unavailable()).isEmpty();
+        assertThat(s.libraries()).hasSize(4).allSatisfy(l -> assertThat(l.file()).as(l.name()).isPresent());
+        assertThat(CudaLibraries.runtimeVersion()).matches("1[2-9]\\.\\d+");
+        assertThat(CudaLibraries.cublasVersion()).matches("\\d+\\.\\d+\\.\\d+");
+        assertThat(CudaLibraries.ncclVersion()).matches("2\\.\\d+\\.\\d+");
+        assertThat(CudaLibraries.gpus()).isNotEmpty().allSatisfy(g -> {
             assertThat(g.name()).isNotBlank();
             assertThat(g.freeBytes()).isPositive().isLessThanOrEqualTo(g.totalBytes());
             assertThat(g.computeMajor()).isGreaterThanOrEqualTo(7);
             assertThat(g.multiprocessors()).isPositive();
         });
-        assertThat(CudaLibraries.require().cudart()).isEqualTo(r.libraries().get(1).file().orElseThrow());
+        assertThat(CudaLibraries.require().cudart()).isEqualTo(s.libraries().get(1).file().orElseThrow());
     }
 
     @Test

@@ -19,59 +19,32 @@ import java.util.Map;
  * finally {@link Finish}.
  */
 sealed interface NodeMessage {
-    /** The line to send, without the newline. */
-    String encode();
-
     /** A node launcher asks to join; {@code host} is only shown ("?" when it sent none). */
     record Join(String secret, int node, int nproc, String host) implements NodeMessage {
         static final String COMMAND = "fs_join";
 
         /** The secret of a join message, checked before the rest of it is read. */
         static String secret(Map<String, String> fields) { return fields.getOrDefault("secret", ""); }
-
-        @Override
-        public String encode() { return "cmd=" + COMMAND + " secret=" + secret + " node=" + node + " nproc=" + nproc + " host=" + host; }
     }
 
-    record Welcome() implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_welcome"; }
-    }
+    record Welcome() implements NodeMessage { }
 
     /** The master turned a node launcher away; {@code reason} is one word, e.g. {@code wrong_secret}. */
-    record Refused(String reason) implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_refused msg=" + reason; }
-    }
+    record Refused(String reason) implements NodeMessage { }
 
-    record Start(int attempt) implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_start attempt=" + attempt; }
-    }
+    record Start(int attempt) implements NodeMessage { }
 
     /** The hang watchdog fired: thread dumps of the JVM ranks into their logs. */
-    record DumpThreads() implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_dump"; }
-    }
+    record DumpThreads() implements NodeMessage { }
 
     /** A rank failed or hung somewhere: stop the local ranks with the failure grace period. */
-    record StopAfterFailure() implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_stop failure=1"; }
-    }
+    record StopAfterFailure() implements NodeMessage { }
 
     /** The master got a signal (short name, e.g. {@code TERM}): forward it to the local ranks. */
-    record ForwardSignal(String signal) implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_stop signal=" + signal; }
-    }
+    record ForwardSignal(String signal) implements NodeMessage { }
 
     /** The run is over: the node launcher exits with {@code exitCode}. */
-    record Finish(int exitCode) implements NodeMessage {
-        @Override
-        public String encode() { return "cmd=fs_finish rc=" + exitCode; }
-    }
+    record Finish(int exitCode) implements NodeMessage { }
 
     /**
      * How an attempt ended on a node: {@code failure} null when every local rank exited 0. The log tail and
@@ -79,41 +52,43 @@ sealed interface NodeMessage {
      */
     record Result(int attempt, Failure failure) implements NodeMessage {
         private static final int MAX_TAIL = 1800, MAX_ERROR_FILE = 400;
-
-        @Override
-        public String encode() {
-            if (failure == null) return "cmd=fs_result attempt=" + attempt + " ok=1";
-            Failure f = failure;
-            String tail = String.join("\n", f.logTail());
-            if (tail.length() > MAX_TAIL) tail = tail.substring(tail.length() - MAX_TAIL);
-            String err = f.errorFile() == null ? "" : f.errorFile().length() > MAX_ERROR_FILE ? f.errorFile().substring(0, MAX_ERROR_FILE) : f.errorFile();
-            return "cmd=fs_result attempt=" + attempt + " ok=0 rank=" + f.rank() + " local=" + f.localRank() + " node="
-                    + f.nodeRank() + " code=" + f.exitCode() + " host=" + b64(f.host()) + " log=" + b64(orEmpty(f.logPath()))
-                    + " tail=" + b64(tail) + " err=" + b64(err) + " note=" + b64(orEmpty(f.note())) + " notstarted="
-                    + (f.notStarted() ? 1 : 0);
-        }
-
-        private static Result decode(Fields m) throws ProtocolException {
-            int attempt = m.integer("attempt");
-            if ("1".equals(m.fields().get("ok"))) return new Result(attempt, null);
-            String tail = m.text("tail"), err = m.text("err"), log = m.text("log"), note = m.text("note");
-            return new Result(attempt, new Failure(Instant.now(), m.text("host"), m.integer("node"), m.integer("rank"),
-                    m.integer("local"), m.integer("code"), log.isEmpty() ? null : log,
-                    tail.isEmpty() ? List.of() : Arrays.asList(tail.split("\n")), err.isEmpty() ? null : err,
-                    note.isEmpty() ? null : note, "1".equals(m.fields().get("notstarted"))));
-        }
     }
 
     /** A message this launcher does not know (a newer peer's): receivers ignore it. */
     record Unknown(Map<String, String> fields) implements NodeMessage {
         String command() { return fields.get("cmd"); }
+    }
 
-        @Override
-        public String encode() {
-            StringBuilder b = new StringBuilder("cmd=").append(command());
-            fields.forEach((k, v) -> { if (!k.equals("cmd")) b.append(' ').append(k).append('=').append(v); });
-            return b.toString();
-        }
+    /** The line to send, without the newline. */
+    default String encode() {
+        return switch (this) {
+            case Join j -> "cmd=" + Join.COMMAND + " secret=" + j.secret() + " node=" + j.node() + " nproc=" + j.nproc()
+                    + " host=" + j.host();
+            case Welcome _ -> "cmd=fs_welcome";
+            case Refused r -> "cmd=fs_refused msg=" + r.reason();
+            case Start s -> "cmd=fs_start attempt=" + s.attempt();
+            case DumpThreads _ -> "cmd=fs_dump";
+            case StopAfterFailure _ -> "cmd=fs_stop failure=1";
+            case ForwardSignal f -> "cmd=fs_stop signal=" + f.signal();
+            case Finish f -> "cmd=fs_finish rc=" + f.exitCode();
+            case Result r when r.failure() == null -> "cmd=fs_result attempt=" + r.attempt() + " ok=1";
+            case Result r -> "cmd=fs_result attempt=" + r.attempt() + " ok=0 " + encode(r.failure());
+            case Unknown u -> {
+                StringBuilder b = new StringBuilder("cmd=").append(u.command());
+                u.fields().forEach((k, v) -> { if (!k.equals("cmd")) b.append(' ').append(k).append('=').append(v); });
+                yield b.toString();
+            }
+        };
+    }
+
+    private static String encode(Failure f) {
+        String tail = String.join("\n", f.logTail());
+        if (tail.length() > Result.MAX_TAIL) tail = tail.substring(tail.length() - Result.MAX_TAIL);
+        String err = f.errorFile() == null ? "" : f.errorFile().length() > Result.MAX_ERROR_FILE
+                ? f.errorFile().substring(0, Result.MAX_ERROR_FILE) : f.errorFile();
+        return "rank=" + f.rank() + " local=" + f.localRank() + " node=" + f.nodeRank() + " code=" + f.exitCode() + " host="
+                + b64(f.host()) + " log=" + b64(orEmpty(f.logPath())) + " tail=" + b64(tail) + " err=" + b64(err) + " note="
+                + b64(orEmpty(f.note())) + " notstarted=" + (f.notStarted() ? 1 : 0);
     }
 
     /** The message on {@code line}; a line that is not one says which and why. */
@@ -139,9 +114,16 @@ sealed interface NodeMessage {
             case "fs_stop" -> "1".equals(fields.get("failure")) ? new StopAfterFailure()
                     : new ForwardSignal(fields.getOrDefault("signal", "TERM"));
             case "fs_finish" -> new Finish(fields.containsKey("rc") ? m.integer("rc") : 1);
-            case "fs_result" -> Result.decode(m);
+            case "fs_result" -> new Result(m.integer("attempt"), "1".equals(fields.get("ok")) ? null : failure(m));
             default -> new Unknown(fields);
         };
+    }
+
+    private static Failure failure(Fields m) throws ProtocolException {
+        String tail = m.text("tail"), err = m.text("err"), log = m.text("log"), note = m.text("note");
+        return new Failure(Instant.now(), m.text("host"), m.integer("node"), m.integer("rank"), m.integer("local"),
+                m.integer("code"), log.isEmpty() ? null : log, tail.isEmpty() ? List.of() : Arrays.asList(tail.split("\n")),
+                err.isEmpty() ? null : err, note.isEmpty() ? null : note, "1".equals(m.fields().get("notstarted")));
     }
 
     /** Typed reads of a message's fields, failing with the command, the key and the value. */
