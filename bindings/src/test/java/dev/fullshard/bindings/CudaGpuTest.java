@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -25,21 +26,14 @@ class CudaGpuTest {
         assumeTrue(CudaLibraries.available(), "no CUDA libtorch or no visible GPU (fullshard doctor says why)");
     }
 
+    /** The versions and GPUs as doctor reports them: the cli's CudaReportTest. */
     @Test
-    void statusFindsEveryLibraryAndTheQueriesAnswer() {
+    void statusFindsEveryLibraryAsLoaded() {
         CudaLibraries.Status s = CudaLibraries.status();
 
         assertThat(s.unavailable()).isEmpty();
         assertThat(s.libraries()).hasSize(4).allSatisfy(l -> assertThat(l.file()).as(l.name()).isPresent());
-        assertThat(CudaLibraries.runtimeVersion()).matches("1[2-9]\\.\\d+");
-        assertThat(CudaLibraries.cublasVersion()).matches("\\d+\\.\\d+\\.\\d+");
-        assertThat(CudaLibraries.ncclVersion()).matches("2\\.\\d+\\.\\d+");
-        assertThat(CudaLibraries.gpus()).isNotEmpty().allSatisfy(g -> {
-            assertThat(g.name()).isNotBlank();
-            assertThat(g.freeBytes()).isPositive().isLessThanOrEqualTo(g.totalBytes());
-            assertThat(g.computeMajor()).isGreaterThanOrEqualTo(7);
-            assertThat(g.multiprocessors()).isPositive();
-        });
+        assertThat(List.of(s.cudartLoaded(), s.cublasLoaded(), s.ncclLoaded())).containsOnly(true);
         assertThat(CudaLibraries.require().cudart()).isEqualTo(s.libraries().get(1).file().orElseThrow());
     }
 
