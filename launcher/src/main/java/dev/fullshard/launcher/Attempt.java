@@ -40,6 +40,7 @@ final class Attempt {
         this.log = log;
     }
 
+    /** Runs the attempt until every node, this one included, reported its ranks done or was lost. */
     AttemptResult run() throws IOException, InterruptedException {
         start();
         int pending = 1 + nodes.count();
