@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 import java.util.stream.Stream;
 
@@ -52,11 +51,11 @@ public final class CudaLibraries {
     }
 
     /**
-     * What {@code fullshard doctor} shows: the libraries, the versions (e.g. "13.0", or why they are
-     * unknown), the GPUs, and why CUDA cannot be used (empty when it can).
+     * What the search found: each library as searched, which of the CUDA runtime, cuBLAS and NCCL are loaded,
+     * and why CUDA cannot be used (empty when the libraries are there; a GPU is another matter).
      */
-    public record Report(List<Library> libraries, String runtimeVersion, String driverVersion, String cublasVersion,
-                         String ncclVersion, List<Gpu> gpus, Optional<String> unavailable) {
+    public record Status(List<Library> libraries, boolean cudartLoaded, boolean cublasLoaded, boolean ncclLoaded,
+                         Optional<String> unavailable) {
     }
 
     static final String TORCH_CUDA = "libtorch_cuda.so";
@@ -64,7 +63,6 @@ public final class CudaLibraries {
     static final List<String> CUBLAS = List.of("libcublas.so.13", "libcublas.so.12");
     static final List<String> NCCL = List.of("libnccl.so.2");
     private static final Path SYSTEM_CUDA = Path.of("/usr/local/cuda/lib64");
-    private static final String NOT_LOADED = "not loaded";
 
     /** Each library's report line and the handle its binding resolves symbols in (a missing one throws when called). */
     private record Search(List<Library> libraries, NativeLibrary torchCuda, NativeLibrary cudart, NativeLibrary cublas,
@@ -105,37 +103,10 @@ public final class CudaLibraries {
         return available;
     }
 
-    /**
-     * Everything {@code fullshard doctor} reports; never throws. Reading each GPU's free memory creates a
-     * CUDA context on it, so this is for diagnostics, not for a training process.
-     */
-    public static Report probe() {
-        Search s;
-        try {
-            s = search();
-        } catch (RuntimeException e) {
-            return new Report(List.of(), NOT_LOADED, NOT_LOADED, NOT_LOADED, NOT_LOADED, List.of(),
-                    Optional.of("libtorch could not be loaded: " + e.getMessage()));
-        }
-        String runtime = NOT_LOADED, driver = NOT_LOADED, cublas = NOT_LOADED, nccl = NOT_LOADED;
-        List<Gpu> gpus = List.of();
-        Optional<String> unavailable = s.unavailable();
-        if (s.cudart().isLoaded()) {
-            runtime = query(() -> cudaVersion(CudaRuntime::cudaRuntimeGetVersion, "cudaRuntimeGetVersion"));
-            driver = query(() -> cudaVersion(CudaRuntime::cudaDriverGetVersion, "cudaDriverGetVersion"));
-            try {
-                gpus = gpus();
-                if (gpus.isEmpty()) unavailable = unavailable.or(() -> Optional.of("no GPU is visible (CUDA_VISIBLE_DEVICES="
-                        + System.getenv("CUDA_VISIBLE_DEVICES") + ")"));
-            } catch (RuntimeException e) {
-                unavailable = unavailable.or(() -> Optional.of("no usable GPU: " + e.getMessage()));
-            }
-        }
-        if (s.cublas().isLoaded()) {
-            cublas = gpus.isEmpty() ? "unknown (cuBLAS reports its version only with a GPU)" : query(CudaLibraries::cublasVersion);
-        }
-        if (s.nccl().isLoaded()) nccl = query(CudaLibraries::ncclVersion);
-        return new Report(s.libraries(), runtime, driver, cublas, nccl, gpus, unavailable);
+    /** What the search found; throws {@link TorchLoadException} when libtorch itself cannot be loaded. */
+    public static Status status() {
+        Search s = search();
+        return new Status(s.libraries(), s.cudart().isLoaded(), s.cublas().isLoaded(), s.nccl().isLoaded(), s.unavailable());
     }
 
     static NativeLibrary torchCuda() {
@@ -311,14 +282,19 @@ public final class CudaLibraries {
         }
     }
 
-    // ------------------------------------------------------------------ the report
+    // ------------------------------------------------------------------ versions and GPUs, for diagnostics
 
-    private static String query(Supplier<String> q) {
-        try {
-            return q.get();
-        } catch (RuntimeException e) {
-            return "unknown (" + e.getMessage() + ")";
-        }
+    /**
+     * The CUDA runtime's version, e.g. "13.0". This and the queries below throw {@link CudaUnavailableException}
+     * when their library is not loaded, and a {@code CudaException} when the library cannot answer.
+     */
+    public static String runtimeVersion() {
+        return cudaVersion(CudaRuntime::cudaRuntimeGetVersion, "cudaRuntimeGetVersion");
+    }
+
+    /** The newest CUDA version the driver supports, e.g. "13.0"; "none" without a driver. */
+    public static String driverVersion() {
+        return cudaVersion(CudaRuntime::cudaDriverGetVersion, "cudaDriverGetVersion");
     }
 
     /** CUDA encodes versions as 1000*major + 10*minor. */
@@ -331,7 +307,8 @@ public final class CudaLibraries {
         }
     }
 
-    private static String ncclVersion() {
+    /** NCCL's version, e.g. "2.27.3". */
+    public static String ncclVersion() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocate(JAVA_INT);
             Nccl.check(Nccl.ncclGetVersion(v), "ncclGetVersion");
@@ -340,8 +317,8 @@ public final class CudaLibraries {
         }
     }
 
-    /** cuBLAS tells its version only through a handle, which needs a GPU (the current one). */
-    private static String cublasVersion() {
+    /** cuBLAS's version, e.g. "13.0.0"; cuBLAS tells it only through a handle, which needs a GPU (the current one). */
+    public static String cublasVersion() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment handle = arena.allocate(ADDRESS), v = arena.allocate(JAVA_INT);
             Cublas.check(Cublas.cublasCreate_v2(handle), "cublasCreate_v2");
@@ -355,7 +332,11 @@ public final class CudaLibraries {
         }
     }
 
-    private static List<Gpu> gpus() {
+    /**
+     * The visible GPUs. Reading each one's free memory creates a CUDA context on it, so this is for diagnostics,
+     * not for a training process.
+     */
+    public static List<Gpu> gpus() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(JAVA_INT), current = arena.allocate(JAVA_INT), value = arena.allocate(JAVA_INT);
             MemorySegment free = arena.allocate(JAVA_LONG), total = arena.allocate(JAVA_LONG);

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -22,25 +23,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CudaGpuTest {
     @BeforeAll
     static void needsAGpu() {
-        assumeTrue(CudaLibraries.available(), () -> "no CUDA libtorch or no visible GPU: " + CudaLibraries.probe().unavailable().orElse(""));
+        assumeTrue(CudaLibraries.available(), "no CUDA libtorch or no visible GPU (fullshard doctor says why)");
     }
 
+    /** The versions and GPUs as doctor reports them: the cli's CudaReportTest. */
     @Test
-    void probeDescribesEveryGpuAndVersion() {
-        CudaLibraries.Report r = CudaLibraries.probe();
+    void statusFindsEveryLibraryAsLoaded() {
+        CudaLibraries.Status s = CudaLibraries.status();
 
-        assertThat(r.unavailable()).isEmpty();
-        assertThat(r.libraries()).hasSize(4).allSatisfy(l -> assertThat(l.file()).as(l.name()).isPresent());
-        assertThat(r.runtimeVersion()).matches("1[2-9]\\.\\d+");
-        assertThat(r.cublasVersion()).matches("\\d+\\.\\d+\\.\\d+");
-        assertThat(r.ncclVersion()).matches("2\\.\\d+\\.\\d+");
-        assertThat(r.gpus()).isNotEmpty().allSatisfy(g -> {
-            assertThat(g.name()).isNotBlank();
-            assertThat(g.freeBytes()).isPositive().isLessThanOrEqualTo(g.totalBytes());
-            assertThat(g.computeMajor()).isGreaterThanOrEqualTo(7);
-            assertThat(g.multiprocessors()).isPositive();
-        });
-        assertThat(CudaLibraries.require().cudart()).isEqualTo(r.libraries().get(1).file().orElseThrow());
+        assertThat(s.unavailable()).isEmpty();
+        assertThat(s.libraries()).hasSize(4).allSatisfy(l -> assertThat(l.file()).as(l.name()).isPresent());
+        assertThat(List.of(s.cudartLoaded(), s.cublasLoaded(), s.ncclLoaded())).containsOnly(true);
+        assertThat(CudaLibraries.require().cudart()).isEqualTo(s.libraries().get(1).file().orElseThrow());
     }
 
     @Test

@@ -94,17 +94,16 @@ class CudaLibrariesTest {
     }
 
     @Test
-    void probeReportsWhyWithoutThrowing() {
+    void statusSaysWhyWithoutThrowing() {
         assumeCpuOnlyLibtorch();
-        CudaLibraries.Report r = CudaLibraries.probe();
+        CudaLibraries.Status s = CudaLibraries.status();
 
-        assertThat(r.unavailable()).hasValueSatisfying(why -> assertThat(why).contains("CPU-only build (no libtorch_cuda.so)"));
-        assertThat(r.gpus()).isEmpty();
-        assertThat(r.libraries()).singleElement().satisfies(l -> {
+        assertThat(s.unavailable()).hasValueSatisfying(why -> assertThat(why).contains("CPU-only build (no libtorch_cuda.so)"));
+        assertThat(s.libraries()).singleElement().satisfies(l -> {
             assertThat(l.name()).isEqualTo("libtorch_cuda.so");
             assertThat(l.file()).isEmpty();
         });
-        assertThat(List.of(r.runtimeVersion(), r.driverVersion(), r.cublasVersion(), r.ncclVersion())).containsOnly("not loaded");
+        assertThat(List.of(s.cudartLoaded(), s.cublasLoaded(), s.ncclLoaded())).containsOnly(false);
     }
 
     @Test

@@ -15,9 +15,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The PMI-1 "simple" key-value server (wire protocol as MPICH 4.0.2 speaks it over {@code PMI_PORT}), one thread
- * per connection. The same port takes the launcher-to-launcher channel: a connection whose first line is
- * {@code cmd=fs_join secret=S ...} is a node launcher; it must carry the job secret (MPICH ranks cannot send one,
- * which is why the port is bound to the master address only). Lines over 4 KiB, values over 1024 bytes and
+ * per connection. The same port takes the launcher-to-launcher channel: a connection whose first line is a
+ * {@link NodeMessage.Join} ({@code cmd=fs_join secret=S ...}) is a node launcher; it must carry the job secret
+ * (MPICH ranks cannot send one, which is why the port is bound to the master address only). Lines over 4 KiB, values over 1024 bytes and
  * malformed input get {@code cmd=error msg=...} and that connection is closed; the job goes on.
  */
 final class PmiServer implements AutoCloseable {
@@ -97,10 +97,10 @@ final class PmiServer implements AutoCloseable {
             String first = PmiMessage.readLine(in);
             if (first == null) return;
             Map<String, String> m = PmiMessage.parse(first);
-            if ("fs_join".equals(m.get("cmd"))) {
-                byte[] given = m.getOrDefault("secret", "").getBytes(StandardCharsets.UTF_8);
+            if (NodeMessage.Join.COMMAND.equals(m.get("cmd"))) {
+                byte[] given = NodeMessage.Join.secret(m).getBytes(StandardCharsets.UTF_8);
                 if (!MessageDigest.isEqual(given, secret)) {
-                    send(out, "cmd=fs_refused msg=wrong_secret");
+                    send(out, new NodeMessage.Refused("wrong_secret").encode());
                     return;
                 }
                 open.remove(s);

@@ -48,8 +48,8 @@ public final class AnswerCommand implements Callable<Integer> {
     @Option(names = "--show", defaultValue = "10", description = "Rows of the table: the first N examples (default: ${DEFAULT-VALUE}); all are counted.")
     int show;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or bf16 (default: ${DEFAULT-VALUE}).")
-    String dtype;
+    @Mixin
+    ComputeDtypeOption dtype;
 
     private record Labelled(String label, Path dir) {
     }
@@ -58,7 +58,7 @@ public final class AnswerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (show < 0) throw new IllegalArgumentException("--show must be at least 0, got " + show);
         if (data.dataFormat() == DataFormat.TEXT) throw new IllegalArgumentException("--format text has no prompts to answer: use instruction or chat");
-        DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
+        DType compute = dtype.value();
         List<Labelled> labelled = models.stream().map(AnswerCommand::labelled).toList();
         byte[] vocabulary = tokenizerBytes(labelled.getFirst().dir());
         for (Labelled m : labelled) {

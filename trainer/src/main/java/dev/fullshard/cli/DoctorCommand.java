@@ -1,6 +1,5 @@
 package dev.fullshard.cli;
 
-import dev.fullshard.bindings.CudaLibraries;
 import dev.fullshard.bindings.TorchLibrary;
 import dev.fullshard.bindings.TorchLoadException;
 import dev.fullshard.bindings.TorchStable;
@@ -29,7 +28,6 @@ import java.util.concurrent.Callable;
 public final class DoctorCommand implements Callable<Integer> {
     private static final List<Path> SYSTEM_LIB_DIRS = List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/lib64"),
             Path.of("/usr/lib"), Path.of("/usr/local/lib"));
-    private static final double GIB = 1 << 30;
 
     @Override
     public Integer call() {
@@ -49,28 +47,14 @@ public final class DoctorCommand implements Callable<Integer> {
         System.out.printf("  loaded   %s%n", torch.libraries().stream().map(p -> p.getFileName().toString()).toList());
         for (String note : torch.notes()) System.out.println("  note     " + note);
         System.out.printf("Threads:   %d intra-op (%s)%n", intraOpThreads(), torch.threadEnvironment());
-        CudaLibraries.Report cuda = CudaLibraries.probe();
-        printCuda(cuda);
+        CudaReport cuda = CudaReport.probe();
+        cuda.print(System.out);
         System.out.println("MPI:       " + findLibrary("libmpich.so.12", "libmpi.so.12")
                 .map(p -> "found " + p)
                 .orElse("not available: no MPICH (libmpich.so.12 / libmpi.so.12); install it with `apt-get install mpich`"));
         boolean ok = selfTest(Device.CPU);
         if (cuda.unavailable().isEmpty()) ok &= selfTest(Device.cuda(0));
         return ok ? 0 : 1;
-    }
-
-    private static void printCuda(CudaLibraries.Report cuda) {
-        System.out.println("CUDA:      " + cuda.unavailable().map(why -> "not available: " + why)
-                .orElse("runtime " + cuda.runtimeVersion() + ", driver " + cuda.driverVersion() + ", " + cuda.gpus().size() + " GPU(s)"));
-        for (CudaLibraries.Gpu g : cuda.gpus()) {
-            System.out.printf("  GPU %-4d %s, %.1f GiB (%.1f GiB free), compute capability %d.%d, %d SMs%n", g.index(), g.name(),
-                    g.totalBytes() / GIB, g.freeBytes() / GIB, g.computeMajor(), g.computeMinor(), g.multiprocessors());
-        }
-        if (!cuda.gpus().isEmpty()) System.out.println("  cuBLAS   " + cuda.cublasVersion());
-        for (CudaLibraries.Library l : cuda.libraries()) {
-            System.out.printf("  lib      %s: %s%n", l.name(), l.file().map(f -> f + " (" + l.how() + ")").orElse(l.how()));
-        }
-        System.out.println("NCCL:      " + cuda.ncclVersion());
     }
 
     private static int intraOpThreads() {

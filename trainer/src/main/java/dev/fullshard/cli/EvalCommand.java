@@ -16,7 +16,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -27,8 +26,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Mixin
     DataArguments data;
@@ -39,14 +38,14 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--packing", defaultValue = "false", description = "Pack several examples per sequence (default: ${DEFAULT-VALUE}).")
     boolean packing;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or bf16 (default: ${DEFAULT-VALUE}).")
-    String dtype;
+    @Mixin
+    ComputeDtypeOption dtype;
 
     @Override
     public Integer call() throws Exception {
-        DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
+        DType compute = dtype.value();
         DataOptions options = data.options();
-        ModelOption.directory(model);
+        Path model = modelOption.directory();
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             TokenizedDataset dataset = TokenizedDataset.load(data.files, tokenizer, options);
             TrainingData batches = TrainingData.of(dataset, new TrainingData.Options(batch, packing, false, 0));

@@ -8,13 +8,13 @@ import dev.fullshard.model.Generator;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.TensorScope;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code fullshard generate}: continue a prompt with a Hugging Face model directory, as a sanity check. */
@@ -24,8 +24,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--prompt", required = true, description = "The text to continue.")
     String prompt;
@@ -42,15 +42,15 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or bf16 (default: ${DEFAULT-VALUE}).")
-    String dtype;
+    @Mixin
+    ComputeDtypeOption dtype;
 
     @Override
     public Integer call() throws Exception {
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-        DType compute = DtypeOption.parse(dtype, List.of(DType.F32, DType.BF16));
+        DType compute = dtype.value();
         Generator.Sampling sampling = new Generator.Sampling(temperature, topP, seed);
-        ModelOption.directory(model);
+        Path model = modelOption.directory();
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
             HfModel loaded = HfModel.load(model, compute);
             CausalLm lm = new CausalLm(loaded.parameters(), CausalLm.Options.defaults().withComputeDtype(compute));

@@ -1,11 +1,18 @@
 package dev.fullshard.cli;
 
+import picocli.CommandLine.Option;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** A {@code --model} directory, checked before anything inside it is looked for. */
+/** A {@code --model} directory ({@code eval}, {@code generate}), checked before anything inside it is looked for. */
 final class ModelOption {
-    private ModelOption() {
+    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, safetensors, tokenizer.json).")
+    Path model;
+
+    /** The checked {@code --model} directory. */
+    Path directory() {
+        return directory(model);
     }
 
     /**
