@@ -9,7 +9,7 @@ import java.util.List;
  * docs cannot drift from what the loader accepts. {@code ConfigDocsTest} fails when the committed file is stale
  * and says how to write it again.
  */
-public final class ConfigDocs {
+final class ConfigDocs {
     private static final String INTRO = """
             # train.yaml reference
 
@@ -39,7 +39,7 @@ public final class ConfigDocs {
     }
 
     /** The whole of {@code docs/config.md}. */
-    public static String markdown() {
+    static String markdown() {
         StringBuilder md = new StringBuilder(INTRO);
         md.append("| key | type | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n");
         for (ConfigKeys.Setting<?> setting : ConfigKeys.ALL) {
