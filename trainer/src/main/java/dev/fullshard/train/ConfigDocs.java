@@ -47,7 +47,7 @@ final class ConfigDocs {
             md.append("| `").append(key.name()).append("` | ").append(cell(key.type().name()))
                     .append(" | ").append(defaultCell(key))
                     .append(" | ").append(key.expected().equals(key.type().expected()) ? "" : cell(key.expected()))
-                    .append(" | ").append(cell(key.doc())).append(" |\n");
+                    .append(" | ").append(cell(key.doc() + foreignNames(setting))).append(" |\n");
         }
         return md.toString();
     }
@@ -57,6 +57,13 @@ final class ConfigDocs {
         Object written = key.type().write(key.defaultValue());
         if (written == null) return "";
         return "`" + (written instanceof List<?> list ? list.toString() : written) + "`";
+    }
+
+    /** "; Hugging Face / torchtune: learning_rate", or nothing when other trainers' names are not translated. */
+    private static String foreignNames(ConfigKeys.Setting<?> setting) {
+        List<String> names = ConfigKeys.FOREIGN_NAMES.entrySet().stream().filter(e -> e.getValue() == setting)
+                .map(e -> "`" + e.getKey() + "`").sorted().toList();
+        return names.isEmpty() ? "" : "; Hugging Face / torchtune: " + String.join(", ", names);
     }
 
     /** Markdown table cells cannot hold a bare {@code |}. */

@@ -192,6 +192,26 @@ final class ConfigKeys {
             LOGGING_STEPS, EVAL_STEPS, SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR,
             RESUME_FROM);
 
+    /** Names other trainers use for our keys, so a Hugging Face or torchtune habit gets pointed at the key. */
+    static final Map<String, Setting<?>> FOREIGN_NAMES = Map.ofEntries(
+            Map.entry("learning_rate", LR),
+            Map.entry("num_train_epochs", EPOCHS),
+            Map.entry("per_device_train_batch_size", MICRO_BATCH_SIZE),
+            Map.entry("batch_size", MICRO_BATCH_SIZE),
+            Map.entry("gradient_checkpointing", ACTIVATION_CHECKPOINTING),
+            Map.entry("enable_activation_checkpointing", ACTIVATION_CHECKPOINTING),
+            Map.entry("lr_scheduler_type", SCHEDULER_TYPE),
+            Map.entry("label_smoothing_factor", LABEL_SMOOTHING),
+            Map.entry("clip_grad_norm", MAX_GRAD_NORM),
+            Map.entry("resume_from_checkpoint", RESUME_FROM),
+            Map.entry("fsdp", SHARDING),
+            Map.entry("sharding_strategy", SHARDING),
+            Map.entry("forward_prefetch", PREFETCH),
+            Map.entry("backward_prefetch", PREFETCH),
+            Map.entry("dtype", MIXED_PRECISION),
+            Map.entry("bf16", MIXED_PRECISION),
+            Map.entry("fp16", MIXED_PRECISION));
+
     /** The keys allowed in each section ("" is the top level, where sections count as keys), in YAML order. */
     static final Map<String, List<String>> SCHEMA = schema();
 

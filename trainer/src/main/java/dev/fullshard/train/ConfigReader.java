@@ -3,6 +3,7 @@ package dev.fullshard.train;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.fullshard.config.Key;
 import dev.fullshard.config.ValueType;
+import dev.fullshard.train.ConfigKeys.Setting;
 import dev.fullshard.train.YamlTree.Field;
 import dev.fullshard.train.YamlTree.Loc;
 import dev.fullshard.train.YamlTree.MapNode;
@@ -237,26 +238,6 @@ final class ConfigReader {
 
     /** "Did you mean …?" for misspelled keys and values. */
     static final class Suggest {
-        /** Names other trainers use, so a Hugging Face or torchtune habit gets pointed at our key. */
-        private static final Map<String, String> FOREIGN = Map.ofEntries(
-                Map.entry("learning_rate", "optimizer.lr"),
-                Map.entry("num_train_epochs", "training.epochs"),
-                Map.entry("per_device_train_batch_size", "training.micro_batch_size"),
-                Map.entry("batch_size", "training.micro_batch_size"),
-                Map.entry("gradient_checkpointing", "training.activation_checkpointing"),
-                Map.entry("enable_activation_checkpointing", "training.activation_checkpointing"),
-                Map.entry("lr_scheduler_type", "scheduler.type"),
-                Map.entry("label_smoothing_factor", "training.label_smoothing"),
-                Map.entry("clip_grad_norm", "training.max_grad_norm"),
-                Map.entry("resume_from_checkpoint", "resume"),
-                Map.entry("fsdp", "distributed.sharding"),
-                Map.entry("sharding_strategy", "distributed.sharding"),
-                Map.entry("forward_prefetch", "distributed.prefetch"),
-                Map.entry("backward_prefetch", "distributed.prefetch"),
-                Map.entry("dtype", "mixed_precision"),
-                Map.entry("bf16", "mixed_precision"),
-                Map.entry("fp16", "mixed_precision"));
-
         private Suggest() {
         }
 
@@ -269,8 +250,8 @@ final class ConfigReader {
                             + ": did you mean " + (e.getKey().isEmpty() ? key : e.getKey() + "." + key) + "?)";
                 }
             }
-            String foreign = FOREIGN.get(key);
-            return foreign == null ? "" : " (fullshard calls it " + foreign + ")";
+            Setting<?> foreign = ConfigKeys.FOREIGN_NAMES.get(key);
+            return foreign == null ? "" : " (fullshard calls it " + foreign.key().name() + ")";
         }
 
         static java.util.Optional<String> closest(String word, List<String> candidates) {

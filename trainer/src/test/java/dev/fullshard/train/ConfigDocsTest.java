@@ -26,7 +26,8 @@ class ConfigDocsTest {
     @Test
     void everyDeclaredKeyIsDocumentedWithItsDefaultAndRange() {
         String md = ConfigDocs.markdown();
-        assertThat(md).contains("| `optimizer.lr` | number | `2.0E-5` | a number > 0 | AdamW peak learning rate, reached after warmup |");
+        assertThat(md).contains("| `optimizer.lr` | number | `2.0E-5` | a number > 0 | AdamW peak learning rate, reached after warmup; "
+                + "Hugging Face / torchtune: `learning_rate` |");
         assertThat(md).contains("| `model.path` | path | required |");
         assertThat(md).contains("| `distributed.reduce_dtype` | fp32 \\| bf16 \\| fp16 | `fp32` |  |");
         for (ConfigKeys.Setting<?> s : ConfigKeys.ALL) assertThat(md).contains("| `" + s.key().name() + "` |");

@@ -428,6 +428,20 @@ class TrainConfigTest {
     }
 
     @Test
+    void computeDtypeTakesBothDtypeSpellingsAndIsWrittenInOne() throws IOException {
+        for (String spelling : List.of("f32", "fp32")) {
+            TrainConfig c = load(MINIMAL.replace("path: model", "path: model\n  compute_dtype: " + spelling));
+            assertThat(c.mixedPrecision()).isEqualTo(Precision.FP32);
+            assertThat(c.toYaml()).contains("  compute_dtype: fp32\n").contains("mixed_precision: fp32\n");
+        }
+        for (String spelling : List.of("f16", "fp16")) {
+            assertThat(load(MINIMAL, "model.compute_dtype=" + spelling).computeDtype()).isEqualTo(DType.F16);
+        }
+        assertThat(error(MINIMAL, "model.compute_dtype=fp8"))
+                .endsWith("model.compute_dtype=fp8: expected one of fp32, bf16, fp16, found the string \"fp8\"");
+    }
+
+    @Test
     void effectiveConfigRoundTripsThroughYaml() throws IOException {
         TrainConfig c = load(MINIMAL + "scheduler: {warmup_ratio: 0.03}\noptimizer: {lr: 3.0e-4}\n", "data.eval_files=eval.jsonl",
                 "distributed.sharding=shard_grad_op", "distributed.prefetch=false", "distributed.reduce_dtype=bf16",
