@@ -17,11 +17,11 @@ import java.util.function.Function;
  *
  * @param name     for docs: "integer", "number", "boolean", ...
  * @param expected for messages, "expected X" / "must be X" when no narrower constraint is given
- * @param parse    the value of a scalar, or null when the scalar is not of this type
+ * @param parser   the value of a scalar, or null when the scalar is not of this type
  * @param written  the value as it is written to YAML (enums in lower case, paths as text)
  * @param choices  the spellings a choice lists in messages and docs; empty for other types
  */
-public record ValueType<T>(String name, String expected, BiFunction<JsonToken, String, T> parse,
+public record ValueType<T>(String name, String expected, BiFunction<JsonToken, String, T> parser,
                            Function<T, Object> written, List<String> choices) {
 
     public static final ValueType<Long> INTEGER = new ValueType<>("integer", "an integer",
@@ -52,7 +52,7 @@ public record ValueType<T>(String name, String expected, BiFunction<JsonToken, S
 
     /** The value of a scalar, or null when it is not of this type. */
     public T parse(JsonToken token, String text) {
-        return token == JsonToken.VALUE_NULL ? null : parse.apply(token, text);
+        return token == JsonToken.VALUE_NULL ? null : parser.apply(token, text);
     }
 
     public Object write(T value) {

@@ -68,7 +68,7 @@ final class ConfigReader {
         return baseDir.resolve(text).normalize();
     }
 
-    /** One mapping of the config, with the keys it allows. Unknown keys are reported when it is opened. */
+    /** One mapping of the config; {@link ConfigKeys} says which keys it allows. Unknown keys are reported when it is opened. */
     final class Section {
         private final String name;
         private final Map<String, Field> fields;
@@ -90,7 +90,7 @@ final class ConfigReader {
             }
             for (Field f : fields.values()) {
                 if (!allowed.contains(f.key())) {
-                    problem(f.keyLoc(), qualified(f.key()), "unknown key" + Suggest.hint(f.key(), name, allowed, ConfigKeys.SCHEMA)
+                    problem(f.keyLoc(), qualified(f.key()), "unknown key" + Suggest.hint(f.key(), name, allowed)
                             + "; allowed " + (name.isEmpty() ? "at the top level" : "in " + name) + ": "
                             + String.join(", ", allowed));
                 }
@@ -241,10 +241,10 @@ final class ConfigReader {
         private Suggest() {
         }
 
-        static String hint(String key, String section, List<String> allowed, Map<String, List<String>> schema) {
+        static String hint(String key, String section, List<String> allowed) {
             var close = closest(key, allowed);
             if (close.isPresent()) return " (did you mean " + close.get() + "?)";
-            for (var e : schema.entrySet()) {
+            for (var e : ConfigKeys.SCHEMA.entrySet()) {
                 if (!e.getKey().equals(section) && e.getValue().contains(key)) {
                     return " (it belongs in " + (e.getKey().isEmpty() ? "the top level" : e.getKey())
                             + ": did you mean " + (e.getKey().isEmpty() ? key : e.getKey() + "." + key) + "?)";
