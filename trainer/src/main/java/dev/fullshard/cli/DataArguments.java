@@ -1,5 +1,6 @@
 package dev.fullshard.cli;
 
+import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import picocli.CommandLine.Option;
@@ -31,6 +32,6 @@ final class DataArguments {
 
     /** Bad lines fail, and the default token cache. */
     DataOptions options() {
-        return new DataOptions(dataFormat(), template, chatTemplate, maxSeqLen, false, null);
+        return new DataOptions(dataFormat(), template, ChatTemplate.parse(chatTemplate), maxSeqLen, false, null);
     }
 }

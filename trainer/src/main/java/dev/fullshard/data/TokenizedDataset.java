@@ -166,7 +166,7 @@ public final class TokenizedDataset {
                     + "set eos_token in tokenizer_config.json next to it");
         }
         ExampleRenderer renderer = new ExampleRenderer(options.format(), PromptTemplate.of(options.instructionTemplate()),
-                ChatTemplate.parse(options.chatTemplate()), bos, eos);
+                options.chatTemplate(), bos, eos);
         Builder b = new Builder(options.maxSeqLen());
         for (Path file : files) {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {

@@ -1,6 +1,8 @@
 package dev.fullshard.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.fullshard.config.Key;
+import dev.fullshard.config.ValueType;
 import dev.fullshard.model.ModelConfig;
 import dev.fullshard.model.ModelConfig.Architecture;
 import dev.fullshard.model.ModelConfig.RopeScaling;
@@ -29,11 +31,45 @@ import java.util.stream.Collectors;
 public final class HfConfig {
     public static final String FILE_NAME = "config.json";
 
-    /** transformers' defaults, the same for all four classes. */
-    private static final double DEFAULT_ROPE_THETA = 10000.0;
     private static final double INITIALIZER_RANGE = 0.02;
 
+    // The keys read, with transformers' defaults (the same for all four classes) where a key may be absent.
+    private static final Key<String> HIDDEN_ACT = Key.of("hidden_act", ValueType.STRING, null, "the MLP's activation");
+    private static final Key<Boolean> MLP_BIAS = Key.of("mlp_bias", ValueType.BOOLEAN, false, "Llama MLP biases");
+    private static final Key<Integer> HIDDEN_SIZE = positiveInt("hidden_size", "width of the residual stream");
+    private static final Key<Integer> NUM_HEADS = positiveInt("num_attention_heads", "query heads");
+    private static final Key<Integer> NUM_KV_HEADS = optionalPositiveInt("num_key_value_heads", "key/value heads; default: num_attention_heads");
+    private static final Key<Integer> HEAD_DIM = optionalPositiveInt("head_dim", "default: hidden_size / num_attention_heads");
+    private static final Key<Double> ROPE_THETA = Key.of("rope_theta", ValueType.NUMBER, 10000.0, "RoPE base");
+    private static final Key<Boolean> ATTENTION_BIAS = Key.of("attention_bias", ValueType.BOOLEAN, false, "q/k/v/o biases");
+    private static final Key<Integer> SLIDING_WINDOW = optionalPositiveInt("sliding_window", "Mistral's attention window");
+    private static final Key<Boolean> USE_SLIDING_WINDOW = Key.of("use_sliding_window", ValueType.BOOLEAN, false,
+            "Qwen's per-layer sliding window");
+    private static final Key<Integer> VOCAB_SIZE = positiveInt("vocab_size", "tokens in the vocabulary");
+    private static final Key<Integer> INTERMEDIATE_SIZE = positiveInt("intermediate_size", "width of the MLP");
+    private static final Key<Integer> NUM_LAYERS = positiveInt("num_hidden_layers", "decoder blocks");
+    private static final Key<Double> RMS_NORM_EPS = Key.required("rms_norm_eps", ValueType.NUMBER, "RMSNorm epsilon")
+            .allowing(v -> v > 0, "a positive number");
+    private static final Key<Integer> MAX_POSITIONS = positiveInt("max_position_embeddings", "longest sequence");
+    private static final Key<Boolean> TIE_WORD_EMBEDDINGS = Key.of("tie_word_embeddings", ValueType.BOOLEAN, false,
+            "the LM head shares the embedding's weights");
+    // Inside rope_scaling or rope_parameters.
+    private static final Key<Double> ROPE_THETA_IN_PARAMETERS = Key.required("rope_theta", ValueType.NUMBER, "RoPE base");
+    private static final Key<Double> FACTOR = Key.required("factor", ValueType.NUMBER, "llama3 RoPE scaling factor");
+    private static final Key<Double> LOW_FREQ_FACTOR = Key.required("low_freq_factor", ValueType.NUMBER, "llama3 RoPE scaling");
+    private static final Key<Double> HIGH_FREQ_FACTOR = Key.required("high_freq_factor", ValueType.NUMBER, "llama3 RoPE scaling");
+    private static final Key<Integer> ORIGINAL_MAX_POSITIONS = Key.required("original_max_position_embeddings", ValueType.INT,
+            "llama3 RoPE scaling");
+
     private HfConfig() {
+    }
+
+    private static Key<Integer> positiveInt(String name, String doc) {
+        return Key.required(name, ValueType.INT, doc).allowing(v -> v > 0, "a positive integer");
+    }
+
+    private static Key<Integer> optionalPositiveInt(String name, String doc) {
+        return Key.of(name, ValueType.INT, null, doc).allowing(v -> v > 0, "a positive integer");
     }
 
     /** Reads {@code path}, a {@code config.json} or a directory holding one. */
@@ -46,18 +82,18 @@ public final class HfConfig {
 
     private static ModelConfig parse(Keys keys) throws CheckpointFormatException {
         Architecture architecture = architecture(keys);
-        String hiddenAct = keys.optionalString("hidden_act");
+        String hiddenAct = keys.get(HIDDEN_ACT);
         if (hiddenAct != null && !hiddenAct.equals("silu")) {
             throw keys.error("hidden_act is \"" + hiddenAct + "\"; fullshard's " + architecture.className() + " supports only \"silu\"");
         }
-        if (architecture == Architecture.LLAMA && Boolean.TRUE.equals(keys.optionalBoolean("mlp_bias"))) {
+        if (architecture == Architecture.LLAMA && keys.get(MLP_BIAS)) {
             throw keys.error("mlp_bias is true; fullshard supports only MLPs without biases");
         }
 
-        int hiddenSize = keys.positiveInt("hidden_size");
-        int numHeads = keys.positiveInt("num_attention_heads");
-        Integer kvHeads = keys.optionalPositiveInt("num_key_value_heads");
-        Integer headDim = keys.optionalPositiveInt("head_dim");
+        int hiddenSize = keys.get(HIDDEN_SIZE);
+        int numHeads = keys.get(NUM_HEADS);
+        Integer kvHeads = keys.get(NUM_KV_HEADS);
+        Integer headDim = keys.get(HEAD_DIM);
         if (headDim == null) {
             if (hiddenSize % numHeads != 0) {
                 throw keys.error("hidden_size (" + hiddenSize + ") is not a multiple of num_attention_heads (" + numHeads
@@ -68,19 +104,19 @@ public final class HfConfig {
 
         JsonNode ropeParameters = keys.node("rope_parameters");
         double ropeTheta = ropeParameters != null && ropeParameters.has("rope_theta")
-                ? keys.doubleIn(ropeParameters, "rope_parameters.rope_theta")
-                : keys.optionalDouble("rope_theta", DEFAULT_ROPE_THETA);
+                ? keys.get(ropeParameters, "rope_parameters", ROPE_THETA_IN_PARAMETERS)
+                : keys.get(ROPE_THETA);
         RopeScaling ropeScaling = ropeScaling(keys, ropeParameters != null ? "rope_parameters" : "rope_scaling");
 
         boolean attentionBias = switch (architecture) {
             case QWEN2 -> true;
             case MISTRAL -> false;
-            case LLAMA, QWEN3 -> keys.optionalBoolean("attention_bias", false);
+            case LLAMA, QWEN3 -> keys.get(ATTENTION_BIAS);
         };
         Integer slidingWindow = switch (architecture) {
-            case MISTRAL -> keys.optionalPositiveInt("sliding_window");
+            case MISTRAL -> keys.get(SLIDING_WINDOW);
             case QWEN2, QWEN3 -> {
-                if (keys.optionalBoolean("use_sliding_window", false)) {
+                if (keys.get(USE_SLIDING_WINDOW)) {
                     throw keys.error("use_sliding_window is true; fullshard does not support Qwen's per-layer sliding window"
                             + " (max_window_layers), only full causal attention");
                 }
@@ -91,10 +127,10 @@ public final class HfConfig {
 
         try {
             return new ModelConfig(architecture,
-                    keys.positiveInt("vocab_size"), hiddenSize, keys.positiveInt("intermediate_size"),
-                    keys.positiveInt("num_hidden_layers"), numHeads, kvHeads == null ? numHeads : kvHeads, headDim,
-                    keys.positiveDouble("rms_norm_eps"), ropeTheta, ropeScaling, keys.positiveInt("max_position_embeddings"),
-                    keys.optionalBoolean("tie_word_embeddings", false), attentionBias, architecture == Architecture.QWEN3,
+                    keys.get(VOCAB_SIZE), hiddenSize, keys.get(INTERMEDIATE_SIZE),
+                    keys.get(NUM_LAYERS), numHeads, kvHeads == null ? numHeads : kvHeads, headDim,
+                    keys.get(RMS_NORM_EPS), ropeTheta, ropeScaling, keys.get(MAX_POSITIONS),
+                    keys.get(TIE_WORD_EMBEDDINGS), attentionBias, architecture == Architecture.QWEN3,
                     slidingWindow, tokenId(keys, "bos_token_id"), tokenId(keys, "eos_token_id"));
         } catch (IllegalArgumentException e) {
             throw keys.error(e.getMessage());
@@ -133,8 +169,8 @@ public final class HfConfig {
         if (!type.equals("llama3")) {
             throw keys.error(typeKey + " is \"" + type + "\"; fullshard supports only \"llama3\" RoPE scaling (or none)");
         }
-        return new RopeScaling(keys.doubleIn(node, key + ".factor"), keys.doubleIn(node, key + ".low_freq_factor"),
-                keys.doubleIn(node, key + ".high_freq_factor"), keys.intIn(node, key + ".original_max_position_embeddings"));
+        return new RopeScaling(keys.get(node, key, FACTOR), keys.get(node, key, LOW_FREQ_FACTOR),
+                keys.get(node, key, HIGH_FREQ_FACTOR), keys.get(node, key, ORIGINAL_MAX_POSITIONS));
     }
 
     /** A token id, the first of a list (eos_token_id often lists several), or -1 when absent or null. */
@@ -251,66 +287,22 @@ public final class HfConfig {
             return error("key '" + key + "' must be " + expected + ", got " + Json.describe(got));
         }
 
-        int positiveInt(String key) throws CheckpointFormatException {
-            Integer v = optionalPositiveInt(key);
-            if (v == null) throw missing(key);
-            return v;
+        /** A top-level key's value, as its declaration types and checks it. */
+        <T> T get(Key<T> key) throws CheckpointFormatException {
+            return get(root, "", key);
         }
 
-        /** null when absent or JSON null. */
-        Integer optionalPositiveInt(String key) throws CheckpointFormatException {
-            JsonNode v = root.get(key);
-            if (v == null || v.isNull()) return null;
-            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) throw wrongType(key, "a positive integer", v);
-            return v.intValue();
-        }
-
-        double positiveDouble(String key) throws CheckpointFormatException {
-            JsonNode v = root.get(key);
-            if (v == null || v.isNull()) throw missing(key);
-            if (!v.isNumber() || !(v.doubleValue() > 0) || Double.isInfinite(v.doubleValue())) throw wrongType(key, "a positive number", v);
-            return v.doubleValue();
-        }
-
-        double optionalDouble(String key, double otherwise) throws CheckpointFormatException {
-            JsonNode v = root.get(key);
-            if (v == null || v.isNull()) return otherwise;
-            if (!v.isNumber()) throw wrongType(key, "a number", v);
-            return v.doubleValue();
-        }
-
-        /** {@code object.name} where {@code path} is "parent.name", required, a number. */
-        double doubleIn(JsonNode object, String path) throws CheckpointFormatException {
-            JsonNode v = object.get(path.substring(path.lastIndexOf('.') + 1));
-            if (v == null || v.isNull()) throw missing(path);
-            if (!v.isNumber()) throw wrongType(path, "a number", v);
-            return v.doubleValue();
-        }
-
-        int intIn(JsonNode object, String path) throws CheckpointFormatException {
-            JsonNode v = object.get(path.substring(path.lastIndexOf('.') + 1));
-            if (v == null || v.isNull()) throw missing(path);
-            if (!v.isIntegralNumber() || !v.canConvertToInt()) throw wrongType(path, "an integer", v);
-            return v.intValue();
-        }
-
-        boolean optionalBoolean(String key, boolean otherwise) throws CheckpointFormatException {
-            Boolean v = optionalBoolean(key);
-            return v == null ? otherwise : v;
-        }
-
-        Boolean optionalBoolean(String key) throws CheckpointFormatException {
-            JsonNode v = root.get(key);
-            if (v == null || v.isNull()) return null;
-            if (!v.isBoolean()) throw wrongType(key, "true or false", v);
-            return v.booleanValue();
-        }
-
-        String optionalString(String key) throws CheckpointFormatException {
-            JsonNode v = root.get(key);
-            if (v == null || v.isNull()) return null;
-            if (!v.isTextual()) throw wrongType(key, "a string", v);
-            return v.textValue();
+        /** The value of {@code key} inside {@code object}, which is the value of {@code parent} ("" for the top level). */
+        <T> T get(JsonNode object, String parent, Key<T> key) throws CheckpointFormatException {
+            String name = parent.isEmpty() ? key.name() : parent + "." + key.name();
+            JsonNode v = object.get(key.name());
+            if (v == null || v.isNull()) {
+                if (key.required()) throw missing(name);
+                return key.defaultValue();
+            }
+            T value = key.parse(v.asToken(), v.asText());
+            if (value == null) throw wrongType(name, key.expected(), v);
+            return value;
         }
     }
 }

@@ -1,6 +1,9 @@
 package dev.fullshard.train;
 
 import com.fasterxml.jackson.core.JsonToken;
+import dev.fullshard.config.Key;
+import dev.fullshard.config.ValueType;
+import dev.fullshard.train.ConfigKeys.Setting;
 import dev.fullshard.train.YamlTree.Field;
 import dev.fullshard.train.YamlTree.Loc;
 import dev.fullshard.train.YamlTree.MapNode;
@@ -12,12 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoublePredicate;
-import java.util.function.LongPredicate;
+import java.util.function.BiFunction;
 import java.util.regex.Pattern;
 
 /**
@@ -66,14 +68,15 @@ final class ConfigReader {
         return baseDir.resolve(text).normalize();
     }
 
-    /** One mapping of the config, with the keys it allows. Unknown keys are reported when it is opened. */
+    /** One mapping of the config; {@link ConfigKeys} says which keys it allows. Unknown keys are reported when it is opened. */
     final class Section {
         private final String name;
         private final Map<String, Field> fields;
         private final Loc loc;
 
-        Section(String name, Node node, Loc fallback, List<String> allowed, Map<String, List<String>> schema) {
+        Section(String name, Node node, Loc fallback) {
             this.name = name;
+            List<String> allowed = ConfigKeys.SCHEMA.get(name);
             if (node instanceof MapNode m) {
                 this.fields = m.fields();
                 this.loc = m.loc();
@@ -87,7 +90,7 @@ final class ConfigReader {
             }
             for (Field f : fields.values()) {
                 if (!allowed.contains(f.key())) {
-                    problem(f.keyLoc(), qualified(f.key()), "unknown key" + Suggest.hint(f.key(), name, allowed, schema)
+                    problem(f.keyLoc(), qualified(f.key()), "unknown key" + Suggest.hint(f.key(), name, allowed)
                             + "; allowed " + (name.isEmpty() ? "at the top level" : "in " + name) + ": "
                             + String.join(", ", allowed));
                 }
@@ -122,85 +125,42 @@ final class ConfigReader {
             return get(key) != null;
         }
 
-        Section section(String key, List<String> allowed, Map<String, List<String>> schema) {
+        Section section(String key) {
             Field f = fields.get(key);
-            return new Section(qualified(key), f == null ? null : f.value(), loc, allowed, schema);
+            return new Section(qualified(key), f == null ? null : f.value(), loc);
         }
 
         void missing(String key, String meaning) {
             problem(loc, qualified(key), "missing; required: " + meaning);
         }
 
-        double real(String key, double dflt, DoublePredicate ok, String expected) {
-            Node n = get(key);
-            if (n == null) return dflt;
-            Double v = toDouble(n);
-            if (v == null || !ok.test(v)) {
-                problem(n.loc(), qualified(key), "expected " + expected + ", found " + YamlTree.describe(n));
-                return dflt;
-            }
-            return v;
+        /**
+         * The key's value, converted and checked as its declaration says; its default when absent. A value of
+         * the wrong type or out of range is recorded as a problem and the default returned.
+         */
+        <T> T get(Key<T> key) {
+            Node n = get(key.leaf());
+            if (n == null) return key.defaultValue();
+            T v = n instanceof Scalar s ? parse(key.type()::parse, s) : null;
+            if (v != null && key.allowed().test(v)) return v;
+            String hint = n instanceof Scalar s && !key.type().choices().isEmpty()
+                    ? Suggest.closest(s.text(), key.type().choices()).map(c -> " (did you mean " + c + "?)").orElse("") : "";
+            problem(n.loc(), qualified(key.leaf()), "expected " + key.expected() + ", found " + YamlTree.describe(n) + hint);
+            return key.defaultValue();
         }
 
-        long integer(String key, long dflt, LongPredicate ok, String expected) {
-            Node n = get(key);
-            if (n == null) return dflt;
-            Long v = toLong(n);
-            if (v == null || !ok.test(v)) {
-                problem(n.loc(), qualified(key), "expected " + expected + ", found " + YamlTree.describe(n));
-                return dflt;
-            }
-            return v;
-        }
-
-        /** An int-sized integer: values beyond 2^31 are typos here (a batch size, a step count). */
-        int smallInteger(String key, int dflt, LongPredicate ok, String expected) {
-            return (int) integer(key, dflt, v -> v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE && ok.test(v), expected);
-        }
-
-        boolean bool(String key, boolean dflt) {
-            Node n = get(key);
-            if (n == null) return dflt;
-            if (n instanceof Scalar s && (s.token() == JsonToken.VALUE_TRUE || s.token() == JsonToken.VALUE_FALSE)) {
-                return s.token() == JsonToken.VALUE_TRUE;
-            }
-            problem(n.loc(), qualified(key), "expected true or false, found " + YamlTree.describe(n));
-            return dflt;
-        }
-
-        /** A string value; numbers and booleans are not silently turned into text. Null when absent. */
-        String string(String key, String expected) {
-            Node n = get(key);
+        /** A string value, for keys read further by the caller; null when absent or not a string. */
+        String string(Key<?> key) {
+            Node n = get(key.leaf());
             if (n == null) return null;
             if (n instanceof Scalar s && s.isString()) return s.text();
-            problem(n.loc(), qualified(key), "expected " + expected + ", found " + YamlTree.describe(n));
+            problem(n.loc(), qualified(key.leaf()), "expected " + key.expected() + ", found " + YamlTree.describe(n));
             return null;
         }
 
-        /** One of the enum's constants, spelled in lower case in YAML (cosine, bf16, ...). */
-        <E extends Enum<E>> E choice(String key, E dflt, Class<E> type) {
-            Map<String, E> byName = new LinkedHashMap<>();
-            for (E e : type.getEnumConstants()) byName.put(e.name().toLowerCase(Locale.ROOT), e);
-            return choice(key, dflt, byName);
-        }
-
-        <E> E choice(String key, E dflt, Map<String, E> byName) {
-            Node n = get(key);
-            if (n == null) return dflt;
-            String allowed = String.join(", ", byName.keySet());
-            if (n instanceof Scalar s && s.token() != JsonToken.VALUE_NULL && byName.containsKey(s.text())) {
-                return byName.get(s.text());
-            }
-            String found = n instanceof Scalar s ? s.text() : null;
-            String hint = found == null ? "" : Suggest.closest(found, List.copyOf(byName.keySet()))
-                    .map(c -> " (did you mean " + c + "?)").orElse("");
-            problem(n.loc(), qualified(key), "expected one of " + allowed + ", found " + YamlTree.describe(n) + hint);
-            return dflt;
-        }
-
         /** A path; relative to the YAML's folder. Null when absent. */
-        Path path(String key, String expected) {
-            String s = string(key, expected);
+        Path path(Key<Path> key) {
+            String s = string(key);
             return s == null || s.isBlank() ? null : resolve(s);
         }
 
@@ -241,7 +201,8 @@ final class ConfigReader {
                 double[] out = new double[size];
                 boolean good = true;
                 for (int i = 0; i < size; i++) {
-                    Double v = toDouble(q.items().get(i));
+                    Node item = q.items().get(i);
+                    Double v = item instanceof Scalar s ? parse(ValueType.NUMBER::parse, s) : null;
                     if (v == null || !ok.test(v)) {
                         problem(q.items().get(i).loc(), qualified(key) + "[" + i + "]",
                                 "expected " + expected + ", found " + YamlTree.describe(q.items().get(i)));
@@ -263,71 +224,34 @@ final class ConfigReader {
     }
 
     /**
-     * Numbers as YAML typed them, plus quoted decimal strings: YAML 1.1 resolvers (PyYAML among them)
-     * read {@code 1e-4} as a string, so configs written by Python tools often quote it.
+     * A scalar's value as {@code parse} reads it; a string that spells a plain decimal number is offered as
+     * that number when it is not wanted as a string: YAML 1.1 resolvers (PyYAML among them) read
+     * {@code 1e-4} as a string, so configs written by Python tools often quote it.
      */
-    private static Double toDouble(Node n) {
-        if (!(n instanceof Scalar s)) return null;
-        if (s.token() == JsonToken.VALUE_NUMBER_INT || s.token() == JsonToken.VALUE_NUMBER_FLOAT
-                || (s.isString() && DECIMAL.matcher(s.text().strip()).matches())) {
-            try {
-                double v = Double.parseDouble(s.text().strip());
-                return Double.isFinite(v) ? v : null;
-            } catch (NumberFormatException e) {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static Long toLong(Node n) {
-        if (!(n instanceof Scalar s)) return null;
-        if (s.token() == JsonToken.VALUE_NUMBER_INT || (s.isString() && INTEGER.matcher(s.text().strip()).matches())) {
-            try {
-                return Long.parseLong(s.text().strip().replace("+", ""));
-            } catch (NumberFormatException e) {
-                return null; // beyond 64 bits
-            }
-        }
-        return null;
+    private static <T> T parse(BiFunction<JsonToken, String, T> parse, Scalar s) {
+        T v = parse.apply(s.token(), s.text());
+        if (v != null || !s.isString()) return v;
+        String text = s.text().strip();
+        if (INTEGER.matcher(text).matches()) return parse.apply(JsonToken.VALUE_NUMBER_INT, text);
+        return DECIMAL.matcher(text).matches() ? parse.apply(JsonToken.VALUE_NUMBER_FLOAT, text) : null;
     }
 
     /** "Did you mean …?" for misspelled keys and values. */
     static final class Suggest {
-        /** Names other trainers use, so a Hugging Face or torchtune habit gets pointed at our key. */
-        private static final Map<String, String> FOREIGN = Map.ofEntries(
-                Map.entry("learning_rate", "optimizer.lr"),
-                Map.entry("num_train_epochs", "training.epochs"),
-                Map.entry("per_device_train_batch_size", "training.micro_batch_size"),
-                Map.entry("batch_size", "training.micro_batch_size"),
-                Map.entry("gradient_checkpointing", "training.activation_checkpointing"),
-                Map.entry("enable_activation_checkpointing", "training.activation_checkpointing"),
-                Map.entry("lr_scheduler_type", "scheduler.type"),
-                Map.entry("label_smoothing_factor", "training.label_smoothing"),
-                Map.entry("clip_grad_norm", "training.max_grad_norm"),
-                Map.entry("resume_from_checkpoint", "resume"),
-                Map.entry("fsdp", "distributed.sharding"),
-                Map.entry("sharding_strategy", "distributed.sharding"),
-                Map.entry("forward_prefetch", "distributed.prefetch"),
-                Map.entry("backward_prefetch", "distributed.prefetch"),
-                Map.entry("dtype", "mixed_precision"),
-                Map.entry("bf16", "mixed_precision"),
-                Map.entry("fp16", "mixed_precision"));
-
         private Suggest() {
         }
 
-        static String hint(String key, String section, List<String> allowed, Map<String, List<String>> schema) {
+        static String hint(String key, String section, List<String> allowed) {
             var close = closest(key, allowed);
             if (close.isPresent()) return " (did you mean " + close.get() + "?)";
-            for (var e : schema.entrySet()) {
+            for (var e : ConfigKeys.SCHEMA.entrySet()) {
                 if (!e.getKey().equals(section) && e.getValue().contains(key)) {
                     return " (it belongs in " + (e.getKey().isEmpty() ? "the top level" : e.getKey())
                             + ": did you mean " + (e.getKey().isEmpty() ? key : e.getKey() + "." + key) + "?)";
                 }
             }
-            String foreign = FOREIGN.get(key);
-            return foreign == null ? "" : " (fullshard calls it " + foreign + ")";
+            Setting<?> foreign = ConfigKeys.FOREIGN_NAMES.get(key);
+            return foreign == null ? "" : " (fullshard calls it " + foreign.key().name() + ")";
         }
 
         static java.util.Optional<String> closest(String word, List<String> candidates) {

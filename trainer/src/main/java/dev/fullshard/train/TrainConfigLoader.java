@@ -1,23 +1,20 @@
 package dev.fullshard.train;
 
+import static dev.fullshard.train.ConfigKeys.*;
+
 import com.fasterxml.jackson.core.JsonToken;
-import dev.fullshard.tensor.DType;
+import dev.fullshard.data.DataFormat;
 import dev.fullshard.train.ConfigReader.Section;
-import dev.fullshard.train.TrainConfig.ChatTemplate;
 import dev.fullshard.train.TrainConfig.Data;
 import dev.fullshard.train.TrainConfig.Distributed;
-import dev.fullshard.train.TrainConfig.Format;
-import dev.fullshard.train.TrainConfig.GradientSync;
 import dev.fullshard.train.TrainConfig.Logging;
 import dev.fullshard.train.TrainConfig.LossScaling;
-import dev.fullshard.train.TrainConfig.MixedPrecision;
 import dev.fullshard.train.TrainConfig.Model;
 import dev.fullshard.train.TrainConfig.Optimizer;
-import dev.fullshard.train.TrainConfig.ReduceDtype;
+import dev.fullshard.train.TrainConfig.Precision;
 import dev.fullshard.train.TrainConfig.Resume;
 import dev.fullshard.train.TrainConfig.Scheduler;
 import dev.fullshard.train.TrainConfig.SchedulerType;
-import dev.fullshard.train.TrainConfig.Sharding;
 import dev.fullshard.train.TrainConfig.Training;
 import dev.fullshard.train.YamlTree.Field;
 import dev.fullshard.train.YamlTree.Loc;
@@ -39,31 +36,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** Reads train.yaml into a {@link TrainConfig}: parse, apply overrides, then read and check every key. */
 final class TrainConfigLoader {
-    /** Every key, by section ("" is the top level); unknown-key messages list and search these. */
-    static final Map<String, List<String>> SCHEMA = schema();
-
     private TrainConfigLoader() {
-    }
-
-    private static Map<String, List<String>> schema() {
-        Map<String, List<String>> s = new LinkedHashMap<>();
-        s.put("", List.of("model", "mixed_precision", "device", "data", "training", "optimizer", "scheduler", "loss_scaling",
-                "distributed", "logging", "resume"));
-        s.put("model", List.of("path", "compute_dtype"));
-        s.put("data", List.of("train_files", "eval_files", "format", "template", "chat_template", "max_seq_len",
-                "packing", "skip_bad_lines"));
-        s.put("training", List.of("epochs", "max_steps", "micro_batch_size", "gradient_accumulation_steps", "seed",
-                "activation_checkpointing", "label_smoothing", "max_grad_norm"));
-        s.put("optimizer", List.of("lr", "betas", "eps", "weight_decay"));
-        s.put("scheduler", List.of("type", "warmup_ratio", "warmup_steps", "min_lr_ratio"));
-        s.put("loss_scaling", List.of("init_scale", "growth_factor", "backoff_factor", "growth_interval"));
-        s.put("distributed", List.of("sharding", "prefetch", "reduce_dtype", "gradient_sync"));
-        s.put("logging", List.of("logging_steps", "eval_steps", "save_steps", "save_total_limit", "output_dir"));
-        return s;
     }
 
     static TrainConfig load(Path yaml, List<String> overrides) {
@@ -150,51 +126,36 @@ final class TrainConfigLoader {
     }
 
     private static TrainConfig read(ConfigReader r, Node rootNode) {
-        Section root = r.new Section("", rootNode, new Loc(1, 1, null), SCHEMA.get(""), SCHEMA);
-        Section modelSection = root.section("model", SCHEMA.get("model"), SCHEMA);
-        Model model = readModel(r, modelSection);
-        MixedPrecision mp = root.choice("mixed_precision", MixedPrecision.BF16, MixedPrecision.class);
+        Section root = r.new Section("", rootNode, new Loc(1, 1, null));
+        Section modelSection = root.section("model");
+        Path modelPath = readModelPath(r, modelSection);
+        Precision mp = root.get(MIXED_PRECISION.key());
+        Precision compute = modelSection.get(COMPUTE_DTYPE.key());
         // One of the two may be omitted: it follows from the other, so `compute_dtype: f32` alone means fp32.
-        if (!root.has("mixed_precision") && modelSection.has("compute_dtype")) {
-            mp = switch (model.computeDtype()) {
-                case F32 -> MixedPrecision.FP32;
-                case F16 -> MixedPrecision.FP16;
-                default -> MixedPrecision.BF16;
-            };
-        } else if (!modelSection.has("compute_dtype")) {
-            model = new Model(model.path(), mp.computeDtype());
-        } else if (model.computeDtype() != mp.computeDtype()) {
+        if (!root.has("mixed_precision") && compute != null) {
+            mp = compute;
+        } else if (compute == null) {
+            compute = mp;
+        } else if (compute != mp) {
             r.problem(modelSection.loc("compute_dtype"), "model.compute_dtype",
-                    "is " + lower(model.computeDtype()) + " but mixed_precision is " + lower(mp) + ", which computes in "
-                            + lower(mp.computeDtype()) + "; make them agree or omit compute_dtype");
+                    "is " + modelSection.string(COMPUTE_DTYPE.key()) + " but mixed_precision is " + PRECISION.write(mp)
+                            + ", which computes in " + mp.dtype().name().toLowerCase(Locale.ROOT) + "; make them agree or omit compute_dtype");
         }
-        return new TrainConfig(model, mp, readData(root.section("data", SCHEMA.get("data"), SCHEMA)),
-                readTraining(root.section("training", SCHEMA.get("training"), SCHEMA)),
-                readOptimizer(root.section("optimizer", SCHEMA.get("optimizer"), SCHEMA)),
-                readScheduler(r, root.section("scheduler", SCHEMA.get("scheduler"), SCHEMA)),
-                readLossScaling(root.section("loss_scaling", SCHEMA.get("loss_scaling"), SCHEMA)),
-                readDistributed(root.section("distributed", SCHEMA.get("distributed"), SCHEMA)),
-                readLogging(root.section("logging", SCHEMA.get("logging"), SCHEMA)),
-                readResume(r, root), root.choice("device", TrainConfig.DeviceChoice.AUTO, TrainConfig.DeviceChoice.class));
+        return new TrainConfig(new Model(modelPath, compute.dtype()), mp, readData(root.section("data")),
+                readTraining(root.section("training")), readOptimizer(root.section("optimizer")),
+                readScheduler(r, root.section("scheduler")), readLossScaling(root.section("loss_scaling")),
+                readDistributed(root.section("distributed")), readLogging(root.section("logging")),
+                readResume(r, root), root.get(DEVICE.key()));
     }
 
-    private static String lower(Enum<?> e) {
-        return e.name().toLowerCase(java.util.Locale.ROOT);
-    }
-
-    private static Model readModel(ConfigReader r, Section s) {
-        Path path = s.path("path", "a path to a Hugging Face model directory");
+    private static Path readModelPath(ConfigReader r, Section s) {
+        Path path = s.path(MODEL_PATH.key());
         if (path == null && !s.has("path")) s.missing("path", "the Hugging Face model directory");
         if (path != null && !Files.isDirectory(path)) {
             r.problem(s.loc("path"), "model.path", "expected an existing Hugging Face model directory, found " + path
                     + (Files.exists(path) ? ", which is a file" : ", which does not exist"));
         }
-        Map<String, DType> dtypes = new LinkedHashMap<>();
-        dtypes.put("f32", DType.F32);
-        dtypes.put("bf16", DType.BF16);
-        dtypes.put("f16", DType.F16);
-        DType dtype = s.choice("compute_dtype", DType.BF16, dtypes);
-        return new Model(path, dtype);
+        return path;
     }
 
     private static Data readData(Section s) {
@@ -204,80 +165,59 @@ final class TrainConfigLoader {
             s.reader().problem(s.loc("train_files"), "data.train_files", "expected at least one JSONL file, found an empty list");
         }
         List<Path> eval = s.existingFiles("eval_files");
-        Format format = s.choice("format", Format.INSTRUCTION, Format.class);
-        String template = s.string("template", "a built-in template name or a template string");
-        if (template == null) {
-            template = "default";
-        } else if (!Data.BUILTIN_TEMPLATES.contains(template)
-                && !(template.contains("{instruction}") && template.contains("{output}"))) {
+        DataFormat format = s.get(FORMAT.key());
+        String template = s.get(TEMPLATE.key());
+        if (!Data.BUILTIN_TEMPLATES.contains(template) && !(template.contains("{instruction}") && template.contains("{output}"))) {
             String hint = ConfigReader.Suggest.closest(template, Data.BUILTIN_TEMPLATES)
                     .map(c -> " (did you mean " + c + "?)").orElse("");
             s.reader().problem(s.loc("template"), "data.template", "expected a built-in template ("
                     + String.join(", ", Data.BUILTIN_TEMPLATES) + ") or a string containing {instruction}, {input} and "
                     + "{output}, found \"" + template + "\"" + hint);
         }
-        ChatTemplate chat = s.choice("chat_template", ChatTemplate.CHATML, ChatTemplate.class);
-        int maxSeqLen = s.smallInteger("max_seq_len", 512, v -> v >= 2, "an integer >= 2");
-        boolean packing = s.bool("packing", true);
-        boolean skipBad = s.bool("skip_bad_lines", false);
-        return new Data(train, eval, format, template, chat, maxSeqLen, packing, skipBad);
+        return new Data(train, eval, format, template, s.get(CHAT_TEMPLATE.key()), s.get(MAX_SEQ_LEN.key()),
+                s.get(PACKING.key()), s.get(SKIP_BAD_LINES.key()));
     }
 
     private static Training readTraining(Section s) {
-        return new Training(
-                s.smallInteger("epochs", 1, v -> v >= 1, "an integer >= 1"),
-                s.integer("max_steps", -1, v -> v == -1 || v >= 1, "-1 (use epochs) or an integer >= 1"),
-                s.smallInteger("micro_batch_size", 4, v -> v >= 1, "an integer >= 1"),
-                s.smallInteger("gradient_accumulation_steps", 1, v -> v >= 1, "an integer >= 1"),
-                s.integer("seed", 42, v -> true, "an integer"),
-                s.bool("activation_checkpointing", false),
-                s.real("label_smoothing", 0.0, v -> v >= 0 && v < 1, "a number in [0, 1)"),
-                s.real("max_grad_norm", 1.0, v -> true, "a number (<= 0 disables clipping)"));
+        return new Training(s.get(EPOCHS.key()), s.get(MAX_STEPS.key()), s.get(MICRO_BATCH_SIZE.key()),
+                s.get(GRADIENT_ACCUMULATION_STEPS.key()), s.get(SEED.key()), s.get(ACTIVATION_CHECKPOINTING.key()),
+                s.get(LABEL_SMOOTHING.key()), s.get(MAX_GRAD_NORM.key()));
     }
 
     private static Optimizer readOptimizer(Section s) {
-        double lr = s.real("lr", 2e-5, v -> v > 0, "a number > 0");
-        double[] betas = s.reals("betas", 2, v -> v >= 0 && v < 1, "in [0, 1)");
-        if (betas == null) betas = new double[] {0.9, 0.999};
-        return new Optimizer(lr, betas[0], betas[1],
-                s.real("eps", 1e-8, v -> v > 0, "a number > 0"),
-                s.real("weight_decay", 0.0, v -> v >= 0, "a number >= 0"));
+        double lr = s.get(LR.key());
+        double[] betas = s.reals(BETAS.key().leaf(), 2, ConfigKeys.BETA, ConfigKeys.BETA_RANGE);
+        List<Double> b = betas == null ? BETAS.key().defaultValue() : List.of(betas[0], betas[1]);
+        return new Optimizer(lr, b.get(0), b.get(1), s.get(EPS.key()), s.get(WEIGHT_DECAY.key()));
     }
 
     private static Scheduler readScheduler(ConfigReader r, Section s) {
-        SchedulerType type = s.choice("type", SchedulerType.COSINE, SchedulerType.class);
-        double ratio = s.real("warmup_ratio", 0.0, v -> v >= 0 && v < 1, "a number in [0, 1)");
-        int steps = s.smallInteger("warmup_steps", 0, v -> v >= 0, "an integer >= 0");
+        SchedulerType type = s.get(SCHEDULER_TYPE.key());
+        double ratio = s.get(WARMUP_RATIO.key());
+        int steps = s.get(WARMUP_STEPS.key());
         if (ratio > 0 && steps > 0) {
             r.problem(s.loc("warmup_steps"), "scheduler.warmup_steps", "set together with scheduler.warmup_ratio (line "
                     + s.loc("warmup_ratio").line() + "); use one: warmup_ratio (a fraction of total steps) or warmup_steps");
         }
-        double floor = s.real("min_lr_ratio", 0.0, v -> v >= 0 && v <= 1, "a number in [0, 1]");
-        return new Scheduler(type, ratio, steps, floor);
+        return new Scheduler(type, ratio, steps, s.get(MIN_LR_RATIO.key()));
     }
 
     private static LossScaling readLossScaling(Section s) {
-        return new LossScaling(
-                s.real("init_scale", 65536.0, v -> v > 0, "a number > 0"),
-                s.real("growth_factor", 2.0, v -> v > 1, "a number > 1"),
-                s.real("backoff_factor", 0.5, v -> v > 0 && v < 1, "a number in (0, 1)"),
-                s.smallInteger("growth_interval", 2000, v -> v >= 1, "an integer >= 1"));
+        return new LossScaling(s.get(INIT_SCALE.key()), s.get(GROWTH_FACTOR.key()), s.get(BACKOFF_FACTOR.key()),
+                s.get(GROWTH_INTERVAL.key()));
     }
 
     private static Distributed readDistributed(Section s) {
-        return new Distributed(
-                s.choice("sharding", Sharding.FULL_SHARD, Sharding.class),
-                s.bool("prefetch", true),
-                s.choice("reduce_dtype", ReduceDtype.FP32, ReduceDtype.class),
-                s.choice("gradient_sync", GradientSync.EVERY_MICRO_BATCH, GradientSync.class));
+        return new Distributed(s.get(SHARDING.key()), s.get(PREFETCH.key()), s.get(REDUCE_DTYPE.key()),
+                s.get(GRADIENT_SYNC.key()));
     }
 
     private static Logging readLogging(Section s) {
-        int logging = s.smallInteger("logging_steps", 10, v -> v >= 1, "an integer >= 1");
-        int eval = s.smallInteger("eval_steps", 0, v -> v >= 0, "an integer >= 0 (0 = only at the end)");
-        int save = s.smallInteger("save_steps", 0, v -> v >= 0, "an integer >= 0 (0 = only at the end)");
-        int limit = s.smallInteger("save_total_limit", 2, v -> v >= 0, "an integer >= 0 (0 = keep all)");
-        Path out = s.path("output_dir", "a directory path");
+        int logging = s.get(LOGGING_STEPS.key());
+        int eval = s.get(EVAL_STEPS.key());
+        int save = s.get(SAVE_STEPS.key());
+        int limit = s.get(SAVE_TOTAL_LIMIT.key());
+        Path out = s.path(OUTPUT_DIR.key());
         if (out == null && !s.has("output_dir")) s.missing("output_dir", "the directory for checkpoints and logs");
         if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
             s.reader().problem(s.loc("output_dir"), "logging.output_dir", "expected a directory, found " + out + ", which is a file");
@@ -286,7 +226,7 @@ final class TrainConfigLoader {
     }
 
     private static Resume readResume(ConfigReader r, Section root) {
-        String text = root.string("resume", "auto, none or a checkpoint directory");
+        String text = root.string(RESUME_FROM.key());
         if (text == null || text.equals("auto")) return new Resume.Auto();
         if (text.equals("none")) return new Resume.None();
         Path dir = r.resolve(text);

@@ -1,6 +1,5 @@
 package dev.fullshard.train;
 
-import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.DataPosition;
 import dev.fullshard.data.MicroBatch;
@@ -157,7 +156,7 @@ public final class Trainer {
         AdamW optimizer = new AdamW(model.masterPieces(), config.optimizer().beta1(), config.optimizer().beta2(), config.optimizer().eps(),
                 config.optimizer().weightDecay());
         TrainConfig.LossScaling ls = config.lossScaling();
-        LossScaler scaler = config.mixedPrecision() == TrainConfig.MixedPrecision.FP16
+        LossScaler scaler = config.mixedPrecision() == TrainConfig.Precision.FP16
                 ? new LossScaler(comm.device(), ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
         CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing())
                 .withDevice(comm.device());
@@ -473,8 +472,7 @@ public final class Trainer {
 
     private DataOptions dataOptions() {
         TrainConfig.Data d = config.data();
-        return new DataOptions(DataFormat.parse(d.format().name().toLowerCase(Locale.ROOT)), d.template(),
-                d.chatTemplate().name().toLowerCase(Locale.ROOT), d.maxSeqLen(), d.skipBadLines(), null);
+        return new DataOptions(d.format(), d.template(), d.chatTemplate(), d.maxSeqLen(), d.skipBadLines(), null);
     }
 
     private LrSchedule schedule(long totalSteps) {

@@ -1,12 +1,11 @@
 package dev.fullshard.train;
 
+import dev.fullshard.data.ChatTemplate;
+import dev.fullshard.data.DataFormat;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.train.TrainConfig.ChatTemplate;
 import dev.fullshard.train.TrainConfig.Distributed;
-import dev.fullshard.train.TrainConfig.Format;
 import dev.fullshard.train.TrainConfig.GradientSync;
-import dev.fullshard.train.TrainConfig.MixedPrecision;
-import dev.fullshard.train.TrainConfig.ReduceDtype;
+import dev.fullshard.train.TrainConfig.Precision;
 import dev.fullshard.train.TrainConfig.Resume;
 import dev.fullshard.train.TrainConfig.SchedulerType;
 import dev.fullshard.train.TrainConfig.Sharding;
@@ -122,11 +121,11 @@ class TrainConfigTest {
         assertThat(c.model().path()).isEqualTo(dir.resolve("model"));
         assertThat(c.model().computeDtype()).isEqualTo(DType.F16);
         assertThat(c.computeDtype()).isEqualTo(DType.F16);
-        assertThat(c.mixedPrecision()).isEqualTo(MixedPrecision.FP16);
+        assertThat(c.mixedPrecision()).isEqualTo(Precision.FP16);
         var d = c.data();
         assertThat(d.trainFiles()).containsExactly(dir.resolve("train.jsonl"), dir.resolve("b.jsonl"));
         assertThat(d.evalFiles()).containsExactly(dir.resolve("eval.jsonl"));
-        assertThat(d.format()).isEqualTo(Format.CHAT);
+        assertThat(d.format()).isEqualTo(DataFormat.CHAT);
         assertThat(d.template()).isEqualTo("Q: {instruction} {input}\nA: {output}");
         assertThat(d.builtinTemplate()).isFalse();
         assertThat(d.chatTemplate()).isEqualTo(ChatTemplate.LLAMA2);
@@ -137,7 +136,7 @@ class TrainConfigTest {
         assertThat(c.optimizer()).isEqualTo(new TrainConfig.Optimizer(1e-4, 0.8, 0.95, 1e-6, 0.01));
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.LINEAR, 0.05, 0, 0.1));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(1024.0, 4.0, 0.25, 100));
-        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.SHARD_GRAD_OP, false, ReduceDtype.BF16,
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.SHARD_GRAD_OP, false, Precision.BF16,
                 GradientSync.LAST_MICRO_BATCH));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(5, 50, 100, 3, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.From(dir.resolve("ckpt/step-10")));
@@ -150,11 +149,11 @@ class TrainConfigTest {
     @Test
     void minimalFileGetsDefaults() throws IOException {
         TrainConfig c = load(MINIMAL);
-        assertThat(c.mixedPrecision()).isEqualTo(MixedPrecision.BF16);
+        assertThat(c.mixedPrecision()).isEqualTo(Precision.BF16);
         assertThat(c.computeDtype()).isEqualTo(DType.BF16);
         var d = c.data();
         assertThat(d.evalFiles()).isEmpty();
-        assertThat(d.format()).isEqualTo(Format.INSTRUCTION);
+        assertThat(d.format()).isEqualTo(DataFormat.INSTRUCTION);
         assertThat(d.template()).isEqualTo("default");
         assertThat(d.builtinTemplate()).isTrue();
         assertThat(d.chatTemplate()).isEqualTo(ChatTemplate.CHATML);
@@ -165,7 +164,7 @@ class TrainConfigTest {
         assertThat(c.optimizer()).isEqualTo(new TrainConfig.Optimizer(2e-5, 0.9, 0.999, 1e-8, 0.0));
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.COSINE, 0.0, 0, 0.0));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(65536.0, 2.0, 0.5, 2000));
-        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.FULL_SHARD, true, ReduceDtype.FP32,
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.FULL_SHARD, true, Precision.FP32,
                 GradientSync.EVERY_MICRO_BATCH));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(10, 0, 0, 2, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.Auto());
@@ -181,14 +180,14 @@ class TrainConfigTest {
         assertThat(distributed("sharding: no_shard").sharding()).isEqualTo(Sharding.NO_SHARD);
         assertThat(distributed("prefetch: true").prefetch()).isTrue();
         assertThat(distributed("prefetch: false").prefetch()).isFalse();
-        assertThat(distributed("reduce_dtype: fp32").reduceDtype()).isEqualTo(ReduceDtype.FP32);
-        assertThat(distributed("reduce_dtype: bf16").reduceDtype()).isEqualTo(ReduceDtype.BF16);
-        assertThat(distributed("reduce_dtype: fp16").reduceDtype()).isEqualTo(ReduceDtype.FP16);
+        assertThat(distributed("reduce_dtype: fp32").reduceDtype()).isEqualTo(Precision.FP32);
+        assertThat(distributed("reduce_dtype: bf16").reduceDtype()).isEqualTo(Precision.BF16);
+        assertThat(distributed("reduce_dtype: fp16").reduceDtype()).isEqualTo(Precision.FP16);
         assertThat(distributed("gradient_sync: every_micro_batch").gradientSync()).isEqualTo(GradientSync.EVERY_MICRO_BATCH);
         assertThat(distributed("gradient_sync: last_micro_batch").gradientSync()).isEqualTo(GradientSync.LAST_MICRO_BATCH);
-        assertThat(ReduceDtype.FP32.dtype()).isEqualTo(DType.F32);
-        assertThat(ReduceDtype.BF16.dtype()).isEqualTo(DType.BF16);
-        assertThat(ReduceDtype.FP16.dtype()).isEqualTo(DType.F16);
+        assertThat(Precision.FP32.dtype()).isEqualTo(DType.F32);
+        assertThat(Precision.BF16.dtype()).isEqualTo(DType.BF16);
+        assertThat(Precision.FP16.dtype()).isEqualTo(DType.F16);
         // The reduce dtype does not have to match mixed_precision.
         for (String mp : List.of("fp32", "bf16", "fp16")) {
             for (String reduce : List.of("fp32", "bf16", "fp16")) {
@@ -220,11 +219,11 @@ class TrainConfigTest {
     void distributedOverrides() throws IOException {
         TrainConfig c = load(MINIMAL, "distributed.sharding=no_shard", "distributed.prefetch=false",
                 "distributed.reduce_dtype=bf16", "distributed.gradient_sync=last_micro_batch");
-        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.NO_SHARD, false, ReduceDtype.BF16,
+        assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.NO_SHARD, false, Precision.BF16,
                 GradientSync.LAST_MICRO_BATCH));
         c = load(MINIMAL + "distributed:\n  sharding: shard_grad_op\n  reduce_dtype: fp16\n", "distributed.sharding=no_shard");
         assertThat(c.distributed().sharding()).isEqualTo(Sharding.NO_SHARD);
-        assertThat(c.distributed().reduceDtype()).isEqualTo(ReduceDtype.FP16);
+        assertThat(c.distributed().reduceDtype()).isEqualTo(Precision.FP16);
         assertThat(error(MINIMAL, "distributed.sharding=zero3")).isEqualTo("train.yaml: override distributed.sharding=zero3: "
                 + "expected one of full_shard, shard_grad_op, no_shard, found the string \"zero3\"");
     }
@@ -252,7 +251,7 @@ class TrainConfigTest {
         assertThat(load(MINIMAL + "mixed_precision: fp32\n").computeDtype()).isEqualTo(DType.F32);
         assertThat(load(MINIMAL + "mixed_precision: fp16\n").computeDtype()).isEqualTo(DType.F16);
         TrainConfig c = load(MINIMAL.replace("path: model", "path: model\n  compute_dtype: f32"));
-        assertThat(c.mixedPrecision()).isEqualTo(MixedPrecision.FP32);
+        assertThat(c.mixedPrecision()).isEqualTo(Precision.FP32);
         assertThat(load(MINIMAL + "scheduler: {warmup_steps: 7}\n").warmupSteps(1000)).isEqualTo(7);
     }
 
@@ -426,6 +425,20 @@ class TrainConfigTest {
                 .hasMessage("no such file: " + missing);
         assertThatThrownBy(() -> TrainConfig.load(dir, List.of())).isInstanceOf(ConfigException.class)
                 .hasMessage(dir + ": is a directory, expected a YAML file");
+    }
+
+    @Test
+    void computeDtypeTakesBothDtypeSpellingsAndIsWrittenInOne() throws IOException {
+        for (String spelling : List.of("f32", "fp32")) {
+            TrainConfig c = load(MINIMAL.replace("path: model", "path: model\n  compute_dtype: " + spelling));
+            assertThat(c.mixedPrecision()).isEqualTo(Precision.FP32);
+            assertThat(c.toYaml()).contains("  compute_dtype: fp32\n").contains("mixed_precision: fp32\n");
+        }
+        for (String spelling : List.of("f16", "fp16")) {
+            assertThat(load(MINIMAL, "model.compute_dtype=" + spelling).computeDtype()).isEqualTo(DType.F16);
+        }
+        assertThat(error(MINIMAL, "model.compute_dtype=fp8"))
+                .endsWith("model.compute_dtype=fp8: expected one of fp32, bf16, fp16, found the string \"fp8\"");
     }
 
     @Test
