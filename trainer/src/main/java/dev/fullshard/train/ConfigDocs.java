@@ -31,7 +31,9 @@ final class ConfigDocs {
             Hugging Face / torchtune names are translated (`learning_rate` → `optimizer.lr`). Duplicate keys are
             errors. Numbers may be quoted (`"1e-4"`, as PyYAML writes them). The effective config (every key,
             defaults filled in, absolute paths) is saved as `config.yaml` in `logging.output_dir` and loads back to
-            an equal config.
+            an equal config. The dtype keys (`mixed_precision`, `model.compute_dtype`, `distributed.reduce_dtype`)
+            take `fp32` or `f32`, `bf16`, and `fp16` or `f16`; `config.yaml` spells them `fp32`, `bf16`, `fp16`. How
+            the `distributed` keys split the model across ranks: [sharding.md](sharding.md).
 
             """;
 

@@ -39,9 +39,8 @@ final class ConfigKeys {
             paths -> paths.stream().map(Path::toString).toList(), List.of());
     static final ValueType<List<Double>> NUMBERS = new ValueType<>("list of numbers", "a list of numbers", (token, text) -> null,
             v -> v, List.of());
-    static final ValueType<Precision> PRECISION = ValueType.choice(Precision.class);
-    /** compute_dtype also takes the tensor names f32 and f16 (bf16 is the same in both); fp32/fp16 are written. */
-    static final ValueType<Precision> COMPUTE_PRECISION = ValueType.choice(Precision.class,
+    /** Every dtype key also takes the tensor names f32 and f16 (bf16 is the same in both); fp32/fp16 are written. */
+    static final ValueType<Precision> PRECISION = ValueType.choice(Precision.class,
             Map.of("f32", Precision.FP32, "f16", Precision.FP16));
     static final ValueType<Resume> RESUME = new ValueType<>("auto | none | path", "auto, none or a checkpoint directory",
             (token, text) -> null, r -> switch (r) {
@@ -57,8 +56,8 @@ final class ConfigKeys {
     static final Setting<Path> MODEL_PATH = declare(Key.required("model.path", PATH,
                     "Hugging Face model directory (config.json, safetensors, tokenizer); must exist")
             .expecting("a path to a Hugging Face model directory"), c -> c.model().path());
-    static final Setting<Precision> COMPUTE_DTYPE = declare(Key.of("model.compute_dtype", COMPUTE_PRECISION, null,
-            "dtype of the forward and backward (f32 and f16 are accepted too); default: from mixed_precision. Must agree "
+    static final Setting<Precision> COMPUTE_DTYPE = declare(Key.of("model.compute_dtype", PRECISION, null,
+            "dtype of the forward and backward; default: from mixed_precision. Must agree "
                     + "with mixed_precision when both are given; given alone, it sets mixed_precision"),
             c -> Precision.of(c.model().computeDtype()));
     static final Setting<Precision> MIXED_PRECISION = declare(Key.of("mixed_precision", PRECISION, Precision.BF16,

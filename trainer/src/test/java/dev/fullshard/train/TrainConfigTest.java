@@ -233,9 +233,9 @@ class TrainConfigTest {
         assertThat(error(MINIMAL + "distributed:\n  sharding: full_shrd\n"))
                 .isEqualTo("train.yaml:8:13: distributed.sharding: expected one of full_shard, shard_grad_op, no_shard, "
                         + "found the string \"full_shrd\" (did you mean full_shard?)");
-        assertThat(error(MINIMAL + "distributed:\n  reduce_dtype: f32\n"))
+        assertThat(error(MINIMAL + "distributed:\n  reduce_dtype: fp33\n"))
                 .isEqualTo("train.yaml:8:17: distributed.reduce_dtype: expected one of fp32, bf16, fp16, "
-                        + "found the string \"f32\" (did you mean fp32?)");
+                        + "found the string \"fp33\" (did you mean fp32?)");
         assertThat(error(MINIMAL + "distributed:\n  gradient_sync: always\n"))
                 .isEqualTo("train.yaml:8:18: distributed.gradient_sync: expected one of every_micro_batch, last_micro_batch, "
                         + "found the string \"always\"");
@@ -428,11 +428,19 @@ class TrainConfigTest {
     }
 
     @Test
-    void computeDtypeTakesBothDtypeSpellingsAndIsWrittenInOne() throws IOException {
+    void everyDtypeKeyTakesBothDtypeSpellingsAndIsWrittenInOne() throws IOException {
         for (String spelling : List.of("f32", "fp32")) {
             TrainConfig c = load(MINIMAL.replace("path: model", "path: model\n  compute_dtype: " + spelling));
             assertThat(c.mixedPrecision()).isEqualTo(Precision.FP32);
             assertThat(c.toYaml()).contains("  compute_dtype: fp32\n").contains("mixed_precision: fp32\n");
+            TrainConfig d = load(MINIMAL, "mixed_precision=" + spelling, "distributed.reduce_dtype=" + spelling);
+            assertThat(d.mixedPrecision()).isEqualTo(Precision.FP32);
+            assertThat(d.distributed().reduceDtype()).isEqualTo(Precision.FP32);
+            assertThat(d.toYaml()).contains("mixed_precision: fp32\n").contains("  reduce_dtype: fp32\n");
+        }
+        for (String spelling : List.of("f16", "fp16")) {
+            assertThat(load(MINIMAL, "mixed_precision=" + spelling, "distributed.reduce_dtype=" + spelling)
+                    .distributed().reduceDtype()).isEqualTo(Precision.FP16);
         }
         for (String spelling : List.of("f16", "fp16")) {
             assertThat(load(MINIMAL, "model.compute_dtype=" + spelling).computeDtype()).isEqualTo(DType.F16);
