@@ -2,8 +2,8 @@ package dev.fullshard.dist;
 
 import dev.fullshard.bindings.Mpi;
 import dev.fullshard.bindings.MpiLibrary;
-import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Copies;
+import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 

@@ -4,9 +4,9 @@ import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.InPlace;
 import dev.fullshard.tensor.Layers;
-import dev.fullshard.tensor.Views;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 
 /** Token embedding: row {@code tokens[b,t]} of the table W. */
 public final class Embedding {

@@ -1,9 +1,9 @@
 package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Views;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -1,8 +1,8 @@
 package dev.fullshard.model;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;

@@ -1,7 +1,7 @@
 package dev.fullshard.optim;
 
-import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Copies;
+import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.OptimizerKernels;
 import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;

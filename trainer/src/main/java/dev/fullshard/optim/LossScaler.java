@@ -1,8 +1,8 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.OptimizerKernels;
 import dev.fullshard.tensor.Tensor;

@@ -9,38 +9,19 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Elementwise arithmetic, activations and comparisons, with NumPy broadcasting.
- * Each method names its ATen schema (libtorch 2.10); results are new tensors owned by the caller (or the
- * open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
+ *
+ * <p>libtorch 2.10's dispatcher cannot pass a {@code Scalar}, so add and sub go through the generated C shim
+ * {@code aoti_torch_aten_subtract_Tensor}, which takes alpha as a double, and a plain-number factor
+ * through the overload that takes a 0-dim tensor.
+ *
+ * <p>Each op's ATen schema (libtorch 2.10) is written once, in the {@code Op} above the method that calls it,
+ * and tells {@link Dispatch} the arguments and their defaults. Results are new tensors owned by the caller
+ * (or the open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
  * before libtorch is called.
  */
 public final class Elementwise {
     private Elementwise() {
     }
-
-    private static final Op MUL = Op.of("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op DIV = Op.of("aten::div.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op POW = Op.of("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor");
-    private static final Op NEG = Op.of("aten::neg(Tensor self) -> Tensor");
-    private static final Op EXP = Op.of("aten::exp(Tensor self) -> Tensor");
-    private static final Op LOG = Op.of("aten::log(Tensor self) -> Tensor");
-    private static final Op RSQRT = Op.of("aten::rsqrt(Tensor self) -> Tensor");
-    private static final Op SQUARE = Op.of("aten::square(Tensor self) -> Tensor");
-    private static final Op ABS = Op.of("aten::abs(Tensor self) -> Tensor");
-    private static final Op RECIPROCAL = Op.of("aten::reciprocal(Tensor self) -> Tensor");
-    private static final Op SIGMOID = Op.of("aten::sigmoid(Tensor self) -> Tensor");
-    private static final Op SILU = Op.of("aten::silu(Tensor self) -> Tensor");
-    private static final Op SILU_BACKWARD = Op.of("aten::silu_backward(Tensor grad_output, Tensor self) -> Tensor");
-    private static final Op MAXIMUM = Op.of("aten::maximum(Tensor self, Tensor other) -> Tensor");
-    private static final Op MINIMUM = Op.of("aten::minimum(Tensor self, Tensor other) -> Tensor");
-    private static final Op CLAMP = Op.of("aten::clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor");
-    private static final Op WHERE = Op.of("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor");
-    private static final Op MASKED_FILL = Op.of("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor");
-    private static final Op EQ = Op.of("aten::eq.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op NE = Op.of("aten::ne.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op LT = Op.of("aten::lt.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op GT = Op.of("aten::gt.Tensor(Tensor self, Tensor other) -> Tensor");
-    private static final Op LOGICAL_NOT = Op.of("aten::logical_not(Tensor self) -> Tensor");
-    private static final Op ISFINITE = Op.of("aten::isfinite(Tensor self) -> Tensor");
 
     /** a + b, through {@code aoti_torch_aten_subtract_Tensor(a, b, alpha=-1)} (add.Tensor's alpha is a Scalar). */
     public static Tensor add(Tensor a, Tensor b) {
@@ -78,7 +59,7 @@ public final class Elementwise {
         }
     }
 
-    /** {@code mul.Tensor(Tensor self, Tensor other) -> Tensor}. */
+    private static final Op MUL = Op.of("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor mul(Tensor a, Tensor b) {
         Checks.broadcast("mul", a, b);
         return Dispatch.call(MUL, a, b).tensor(a).tensor(b).returnTensor();
@@ -91,107 +72,128 @@ public final class Elementwise {
         }
     }
 
-    /** {@code div.Tensor(Tensor self, Tensor other) -> Tensor}. */
+    private static final Op DIV = Op.of("aten::div.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor div(Tensor a, Tensor b) {
         Checks.broadcast("div", a, b);
         return Dispatch.call(DIV, a, b).tensor(a).tensor(b).returnTensor();
     }
 
-    /** {@code pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor}. */
+    private static final Op POW = Op.of("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor");
     public static Tensor pow(Tensor a, Tensor exponent) {
         Checks.broadcast("pow", a, exponent);
         return Dispatch.call(POW, a, exponent).tensor(a).tensor(exponent).returnTensor();
     }
 
+    private static final Op NEG = Op.of("aten::neg(Tensor self) -> Tensor");
     public static Tensor neg(Tensor t) {
         return unary(NEG, t);
     }
 
+    private static final Op EXP = Op.of("aten::exp(Tensor self) -> Tensor");
     public static Tensor exp(Tensor t) {
         return unary(EXP, t);
     }
 
+    private static final Op LOG = Op.of("aten::log(Tensor self) -> Tensor");
     public static Tensor log(Tensor t) {
         return unary(LOG, t);
     }
 
+    private static final Op RSQRT = Op.of("aten::rsqrt(Tensor self) -> Tensor");
     public static Tensor rsqrt(Tensor t) {
         return unary(RSQRT, t);
     }
 
+    private static final Op SQUARE = Op.of("aten::square(Tensor self) -> Tensor");
     public static Tensor square(Tensor t) {
         return unary(SQUARE, t);
     }
 
+    private static final Op ABS = Op.of("aten::abs(Tensor self) -> Tensor");
     public static Tensor abs(Tensor t) {
         return unary(ABS, t);
     }
 
+    private static final Op RECIPROCAL = Op.of("aten::reciprocal(Tensor self) -> Tensor");
     public static Tensor reciprocal(Tensor t) {
         return unary(RECIPROCAL, t);
     }
 
+    private static final Op SIGMOID = Op.of("aten::sigmoid(Tensor self) -> Tensor");
     public static Tensor sigmoid(Tensor t) {
         return unary(SIGMOID, t);
     }
 
-    /** {@code silu(Tensor self) -> Tensor}: x·sigmoid(x). */
+    private static final Op SILU = Op.of("aten::silu(Tensor self) -> Tensor");
+    /** x·sigmoid(x). */
     public static Tensor silu(Tensor t) {
         return unary(SILU, t);
     }
 
-    /** {@code silu_backward(Tensor grad_output, Tensor self) -> Tensor}: grad · d silu(x)/dx. */
+    private static final Op SILU_BACKWARD = Op.of("aten::silu_backward(Tensor grad_output, Tensor self) -> Tensor");
+    /** grad · d silu(x)/dx. */
     public static Tensor siluBackward(Tensor gradOutput, Tensor x) {
         Checks.sameShape("silu_backward", gradOutput, x);
         return Dispatch.call(SILU_BACKWARD, gradOutput, x).tensor(gradOutput).tensor(x).returnTensor();
     }
 
+    private static final Op MAXIMUM = Op.of("aten::maximum(Tensor self, Tensor other) -> Tensor");
     public static Tensor maximum(Tensor a, Tensor b) {
         return binary(MAXIMUM, "maximum", a, b);
     }
 
+    private static final Op MINIMUM = Op.of("aten::minimum(Tensor self, Tensor other) -> Tensor");
     public static Tensor minimum(Tensor a, Tensor b) {
         return binary(MINIMUM, "minimum", a, b);
     }
 
-    /** {@code clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor}; either bound may be null. */
+    private static final Op CLAMP = Op.of("aten::clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor");
+    /** min ≤ result ≤ max elementwise; either bound may be null. */
     public static Tensor clamp(Tensor t, Tensor min, Tensor max) {
         return Dispatch.call(CLAMP, t, min, max).tensor(t).optTensor(min).optTensor(max).returnTensor();
     }
 
-    /** {@code where.self(Tensor condition, Tensor self, Tensor other) -> Tensor}: condition ? a : b. */
+    private static final Op WHERE = Op.of("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor");
+    /** condition ? a : b. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) {
         Checks.broadcast("where", a, b);
         Checks.broadcast("where", condition, a);
         return Dispatch.call(WHERE, condition, a, b).tensor(condition).tensor(a).tensor(b).returnTensor();
     }
 
-    /** {@code masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor}: value (0-dim) where mask is true. */
+    private static final Op MASKED_FILL = Op.of("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor");
+    /** t, with value (0-dim) where mask is true. */
     public static Tensor maskedFill(Tensor t, Tensor mask, Tensor value) {
         if (mask.dtype() != DType.BOOL) throw new IllegalArgumentException("masked_fill needs a bool mask, got " + mask.describe());
         return Dispatch.call(MASKED_FILL, t, mask, value).tensor(t).tensor(mask).tensor(value).returnTensor();
     }
 
+    private static final Op EQ = Op.of("aten::eq.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor eq(Tensor a, Tensor b) {
         return binary(EQ, "eq", a, b);
     }
 
+    private static final Op NE = Op.of("aten::ne.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor ne(Tensor a, Tensor b) {
         return binary(NE, "ne", a, b);
     }
 
+    private static final Op LT = Op.of("aten::lt.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor lt(Tensor a, Tensor b) {
         return binary(LT, "lt", a, b);
     }
 
+    private static final Op GT = Op.of("aten::gt.Tensor(Tensor self, Tensor other) -> Tensor");
     public static Tensor gt(Tensor a, Tensor b) {
         return binary(GT, "gt", a, b);
     }
 
+    private static final Op LOGICAL_NOT = Op.of("aten::logical_not(Tensor self) -> Tensor");
     public static Tensor logicalNot(Tensor t) {
         return unary(LOGICAL_NOT, t);
     }
 
+    private static final Op ISFINITE = Op.of("aten::isfinite(Tensor self) -> Tensor");
     public static Tensor isFinite(Tensor t) {
         return unary(ISFINITE, t);
     }

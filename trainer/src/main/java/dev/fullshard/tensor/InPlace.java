@@ -4,8 +4,9 @@ import dev.fullshard.tensor.Dispatch.Op;
 
 /**
  * The ops that write into an existing tensor, as the backward pass does to accumulate gradients.
- * Each method names its ATen schema (libtorch 2.10); results are new tensors owned by the caller (or the
- * open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
+ * Each op's ATen schema (libtorch 2.10) is written once, in the {@code Op} above the method that calls it,
+ * and tells {@link Dispatch} the arguments and their defaults. Results are new tensors owned by the caller
+ * (or the open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
  * before libtorch is called.
  */
 public final class InPlace {
@@ -20,7 +21,6 @@ public final class InPlace {
     }
 
     private static final Op FOREACH_ADDCMUL_ = Op.of("aten::_foreach_addcmul_.Tensor(Tensor(a!)[] self, Tensor[] tensor1, Tensor[] tensor2, Tensor scalars) -> ()");
-
     /**
      * dst ← dst + alpha·src in place, with src broadcast to dst's shape and converted to dst's dtype on the fly
      * (e.g. a bfloat16 gradient added into a float32 buffer), without a temporary of dst's size.
@@ -48,27 +48,24 @@ public final class InPlace {
         accumulate(dst, src, 1.0);
     }
 
-    /** {@code mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)}: a ← a · b. */
+    private static final Op MUL_ = Op.of("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)");
+    /** a ← a · b. */
     public static void mulInPlace(Tensor a, Tensor b) {
         Checks.broadcastTo("mul_", b, a.shapeRef());
         Checks.writable("mul_", a);
         Dispatch.call(MUL_, a, b).tensor(a).tensor(b).runInPlace();
     }
 
-    private static final Op MUL_ = Op.of("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)");
     private static final Op EXP_ = Op.of("aten::exp_(Tensor(a!) self) -> Tensor(a!)");
-
-    /** {@code exp_(Tensor(a!) self) -> Tensor(a!)}: t ← exp(t), in place. */
+    /** t ← exp(t), in place. */
     public static void expInPlace(Tensor t) {
         Dispatch.call(EXP_, t).tensor(t).runInPlace();
     }
 
     private static final Op INDEX_PUT_ = Op.of("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)");
-
     /**
-     * {@code index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)}:
-     * self[indices] ← values, or self[indices] += values when {@code accumulate} (repeated indices then add up).
-     * One int64 index tensor per leading dimension of self; values must have self's dtype.
+     * self[indices] ← values, or self[indices] += values when {@code accumulate} (repeated indices then add up). One
+     * int64 index tensor per leading dimension of self; values must have self's dtype.
      */
     public static void indexPut(Tensor self, Tensor[] indices, Tensor values, boolean accumulate) {
         if (indices.length == 0 || indices.length > self.dim()) {
@@ -83,10 +80,8 @@ public final class InPlace {
     }
 
     private static final Op SCATTER_ADD_ = Op.of("aten::scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)");
-
     /**
-     * {@code scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)}: for dim 0,
-     * self[index[i][j]][j] += src[i][j], repeated indices adding up. index is int64 with src's number of
+     * For dim 0, self[index[i][j]][j] += src[i][j], repeated indices adding up. index is int64 with src's number of
      * dimensions and no larger than src; src must have self's dtype.
      */
     public static void scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {

@@ -5,8 +5,9 @@ import dev.fullshard.tensor.Dispatch.Op;
 /**
  * The fused kernels of neural-network layers: embedding, RMSNorm, softmax, NLL loss and flash attention,
  * with their backward kernels.
- * Each method names its ATen schema (libtorch 2.10); results are new tensors owned by the caller (or the
- * open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
+ * Each op's ATen schema (libtorch 2.10) is written once, in the {@code Op} above the method that calls it,
+ * and tells {@link Dispatch} the arguments and their defaults. Results are new tensors owned by the caller
+ * (or the open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
  * before libtorch is called.
  */
 public final class Layers {
@@ -14,45 +15,29 @@ public final class Layers {
     }
 
     private static final Op EMBEDDING = Op.of("aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor");
-    private static final Op EMBEDDING_BACKWARD = Op.of("aten::embedding_dense_backward(Tensor grad_output, Tensor indices, SymInt num_weights, SymInt padding_idx, bool scale_grad_by_freq) -> Tensor");
-    private static final Op INDEX_SELECT = Op.of("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor");
-    private static final Op GATHER = Op.of("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor");
-    private static final Op FUSED_RMS_NORM = Op.of("aten::_fused_rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float? eps) -> (Tensor, Tensor)");
-    private static final Op LOG_SOFTMAX = Op.of("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor");
-    private static final Op LOG_SOFTMAX_BACKWARD = Op.of("aten::_log_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor");
-    private static final Op SOFTMAX = Op.of("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor");
-    private static final Op NLL_LOSS = Op.of("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)");
-    private static final Op NLL_LOSS_BACKWARD = Op.of("aten::nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index, Tensor total_weight) -> Tensor");
-    private static final Op FLASH_CPU = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0.0, bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)");
-    private static final Op FLASH_CPU_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu_backward(Tensor grad_out, Tensor query, Tensor key, Tensor value, Tensor out, Tensor logsumexp, float dropout_p, bool is_causal, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor grad_query, Tensor grad_key, Tensor grad_value)");
-    private static final Op FLASH_CUDA = Op.of("aten::_scaled_dot_product_flash_attention(Tensor query, Tensor key, Tensor value, float dropout_p=0.0, bool is_causal=False, bool return_debug_mask=False, *, float? scale=None) -> (Tensor output, Tensor logsumexp, Tensor cum_seq_q, Tensor cum_seq_k, SymInt max_q, SymInt max_k, Tensor rng_state, Tensor unused, Tensor debug_attn_mask)");
-    private static final Op FLASH_CUDA_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_backward(Tensor grad_out, Tensor query, Tensor key, Tensor value, Tensor out, Tensor logsumexp, Tensor cum_seq_q, Tensor cum_seq_k, SymInt max_q, SymInt max_k, float dropout_p, bool is_causal, Tensor philox_seed, Tensor philox_offset, *, float? scale=None) -> (Tensor grad_query, Tensor grad_key, Tensor grad_value)");
-
-    /** {@code embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False)}: rows of weight. */
+    /** Rows of weight. */
     public static Tensor embedding(Tensor weight, Tensor indices) {
         Checks.indices("embedding", indices);
         if (weight.dim() != 2) throw new IllegalArgumentException("embedding weight must be (vocab, dim), got " + weight.describe());
         return Dispatch.call(EMBEDDING, weight, indices).tensor(weight).tensor(indices).returnTensor();
     }
 
-    /**
-     * {@code embedding_dense_backward(Tensor grad_output, Tensor indices, SymInt num_weights, SymInt padding_idx,
-     * bool scale_grad_by_freq) -> Tensor}: (numWeights, dim) gradient, repeated indices accumulated.
-     */
+    private static final Op EMBEDDING_BACKWARD = Op.of("aten::embedding_dense_backward(Tensor grad_output, Tensor indices, SymInt num_weights, SymInt padding_idx, bool scale_grad_by_freq) -> Tensor");
+    /** (numWeights, dim) gradient, repeated indices accumulated. */
     public static Tensor embeddingBackward(Tensor gradOutput, Tensor indices, long numWeights) {
         Checks.indices("embedding_dense_backward", indices);
         return Dispatch.call(EMBEDDING_BACKWARD, gradOutput, indices).tensor(gradOutput).tensor(indices)
                 .i64(numWeights).i64(-1).bool(false).returnTensor();
     }
 
-    /** {@code index_select(Tensor self, int dim, Tensor index) -> Tensor}. */
+    private static final Op INDEX_SELECT = Op.of("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor");
     public static Tensor indexSelect(Tensor t, int dim, Tensor index) {
         Checks.dim("index_select", t, dim);
         Checks.indices("index_select", index);
         return Dispatch.call(INDEX_SELECT, t, index).tensor(t).i64(dim).tensor(index).returnTensor();
     }
 
-    /** {@code gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor}. */
+    private static final Op GATHER = Op.of("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor");
     public static Tensor gather(Tensor t, int dim, Tensor index) {
         Checks.dim("gather", t, dim);
         Checks.indices("gather", index);
@@ -63,7 +48,11 @@ public final class Layers {
     public record RmsNormResult(Tensor output, Tensor rstd) {
     }
 
-    /** {@code _fused_rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float? eps) -> (Tensor, Tensor)} over the last dimension. */
+    private static final Op FUSED_RMS_NORM = Op.of("aten::_fused_rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float? eps) -> (Tensor, Tensor)");
+    /**
+     * RMSNorm over the last dimension, with the reciprocal RMS per row that the backward (composed in
+     * {@code model.RmsNorm}) needs.
+     */
     public static RmsNormResult rmsNorm(Tensor x, Tensor weight, double eps) {
         if (weight.dim() != 1 || weight.size(0) != x.size(-1)) {
             throw new IllegalArgumentException("rms_norm weight must be (" + x.size(-1) + "), got " + weight.describe());
@@ -72,20 +61,20 @@ public final class Layers {
         return new RmsNormResult(r[0], r[1]);
     }
 
-    /** {@code _log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor}. */
+    private static final Op LOG_SOFTMAX = Op.of("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor");
     public static Tensor logSoftmax(Tensor t, int dim) {
         Checks.dim("log_softmax", t, dim);
         return Dispatch.call(LOG_SOFTMAX, t).tensor(t).i64(dim).bool(false).returnTensor();
     }
 
-    /** {@code _log_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor}. */
+    private static final Op LOG_SOFTMAX_BACKWARD = Op.of("aten::_log_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor");
     public static Tensor logSoftmaxBackward(Tensor gradOutput, Tensor output, int dim) {
         Checks.sameShape("log_softmax backward", gradOutput, output);
         return Dispatch.call(LOG_SOFTMAX_BACKWARD, gradOutput, output).tensor(gradOutput).tensor(output).i64(dim)
                 .dtype(output.dtype()).returnTensor();
     }
 
-    /** {@code _softmax(Tensor self, int dim, bool half_to_float) -> Tensor}. */
+    private static final Op SOFTMAX = Op.of("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor");
     public static Tensor softmax(Tensor t, int dim) {
         Checks.dim("softmax", t, dim);
         return Dispatch.call(SOFTMAX, t).tensor(t).i64(dim).bool(false).returnTensor();
@@ -98,10 +87,8 @@ public final class Layers {
     public record NllResult(Tensor loss, Tensor totalWeight) {
     }
 
-    /**
-     * {@code nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index)}:
-     * logProbs (N, C), targets (N) int64; targets equal to ignoreIndex count for nothing.
-     */
+    private static final Op NLL_LOSS = Op.of("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)");
+    /** logProbs (N, C), targets (N) int64; targets equal to ignoreIndex count for nothing. */
     public static NllResult nllLoss(Tensor logProbs, Tensor targets, Reduction reduction, long ignoreIndex) {
         Checks.nll(logProbs, targets);
         Tensor[] r = Dispatch.call(NLL_LOSS, logProbs, targets).tensor(logProbs).tensor(targets).none()
@@ -109,7 +96,7 @@ public final class Layers {
         return new NllResult(r[0], r[1]);
     }
 
-    /** {@code nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index, Tensor total_weight)}. */
+    private static final Op NLL_LOSS_BACKWARD = Op.of("aten::nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index, Tensor total_weight) -> Tensor");
     public static Tensor nllLossBackward(Tensor gradOutput, Tensor logProbs, Tensor targets, Reduction reduction,
                                          long ignoreIndex, Tensor totalWeight) {
         Checks.nll(logProbs, targets);
@@ -150,6 +137,8 @@ public final class Layers {
         }
     }
 
+    private static final Op FLASH_CPU = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0.0, bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)");
+    private static final Op FLASH_CUDA = Op.of("aten::_scaled_dot_product_flash_attention(Tensor query, Tensor key, Tensor value, float dropout_p=0.0, bool is_causal=False, bool return_debug_mask=False, *, float? scale=None) -> (Tensor output, Tensor logsumexp, Tensor cum_seq_q, Tensor cum_seq_k, SymInt max_q, SymInt max_k, Tensor rng_state, Tensor unused, Tensor debug_attn_mask)");
     /**
      * Flash attention of q (B, H, L, E) over k, v (B, H, S, E), equal head counts (repeat KV heads
      * first), by {@link AttentionKernel#CPU_FLASH} or {@link AttentionKernel#CUDA_FLASH}; scale null means
@@ -180,6 +169,8 @@ public final class Layers {
     public record AttentionGrads(Tensor query, Tensor key, Tensor value) {
     }
 
+    private static final Op FLASH_CPU_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_for_cpu_backward(Tensor grad_out, Tensor query, Tensor key, Tensor value, Tensor out, Tensor logsumexp, float dropout_p, bool is_causal, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor grad_query, Tensor grad_key, Tensor grad_value)");
+    private static final Op FLASH_CUDA_BACKWARD = Op.of("aten::_scaled_dot_product_flash_attention_backward(Tensor grad_out, Tensor query, Tensor key, Tensor value, Tensor out, Tensor logsumexp, Tensor cum_seq_q, Tensor cum_seq_k, SymInt max_q, SymInt max_k, float dropout_p, bool is_causal, Tensor philox_seed, Tensor philox_offset, *, float? scale=None) -> (Tensor grad_query, Tensor grad_key, Tensor grad_value)");
     /** The backward of {@link #flashAttention}, by the kernel that ran the forward. */
     public static AttentionGrads flashAttentionBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v,
                                                         AttentionResult forward, boolean causal, Double scale) {

@@ -4,8 +4,9 @@ import dev.fullshard.tensor.Dispatch.Op;
 
 /**
  * The fused multi-tensor kernels of AdamW and of mixed-precision loss scaling (PyTorch's GradScaler).
- * Each method names its ATen schema (libtorch 2.10); results are new tensors owned by the caller (or the
- * open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
+ * Each op's ATen schema (libtorch 2.10) is written once, in the {@code Op} above the method that calls it,
+ * and tells {@link Dispatch} the arguments and their defaults. Results are new tensors owned by the caller
+ * (or the open {@link TensorScope}); inputs are only borrowed. Common mistakes are caught by {@link Checks}
  * before libtorch is called.
  */
 public final class OptimizerKernels {
@@ -13,10 +14,6 @@ public final class OptimizerKernels {
     }
 
     private static final Op FUSED_ADAMW = Op.of("aten::_fused_adamw_.tensor_lr(Tensor(a!)[] self, Tensor(b!)[] grads, Tensor(c!)[] exp_avgs, Tensor(d!)[] exp_avg_sqs, Tensor(e!)[] max_exp_avg_sqs, Tensor[] state_steps, *, Tensor lr, float beta1, float beta2, float weight_decay, float eps, bool amsgrad, bool maximize, Tensor? grad_scale=None, Tensor? found_inf=None) -> ()");
-    private static final Op NON_FINITE_CHECK = Op.of("aten::_amp_foreach_non_finite_check_and_unscale_(Tensor(a!)[] self, Tensor(b!) found_inf, Tensor inv_scale) -> ()");
-    private static final Op UPDATE_SCALE = Op.of("aten::_amp_update_scale_(Tensor(a!) self, Tensor(b!) growth_tracker, Tensor found_inf, float scale_growth_factor, float scale_backoff_factor, int growth_interval) -> Tensor(a!)");
-    private static final Op FOREACH_MUL = Op.of("aten::_foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()");
-
     /**
      * One AdamW step on every parameter, in place: {@code _fused_adamw_.tensor_lr(self, grads, exp_avgs, exp_avg_sqs,
      * max_exp_avg_sqs=[], state_steps, *, Tensor lr, beta1, beta2, weight_decay, eps, amsgrad=False, maximize=False,
@@ -43,20 +40,16 @@ public final class OptimizerKernels {
                 .optTensor(gradScale).optTensor(foundInf).run();
     }
 
-    /**
-     * {@code _amp_foreach_non_finite_check_and_unscale_(Tensor(a!)[] self, Tensor(b!) found_inf, Tensor inv_scale)}:
-     * multiplies every gradient by invScale and sets foundInf (1-element float) to 1 if any value is inf or NaN.
-     */
+    private static final Op NON_FINITE_CHECK = Op.of("aten::_amp_foreach_non_finite_check_and_unscale_(Tensor(a!)[] self, Tensor(b!) found_inf, Tensor inv_scale) -> ()");
+    /** Multiplies every gradient by invScale and sets foundInf (1-element float) to 1 if any value is inf or NaN. */
     public static void unscaleAndCheckFinite(Tensor[] grads, Tensor foundInf, Tensor invScale) {
         Checks.writable("unscale", Dispatch.inputs(grads, new Tensor[]{foundInf}));
         Dispatch.call(NON_FINITE_CHECK, Dispatch.inputs(grads, new Tensor[]{foundInf, invScale})).tensors(grads).tensor(foundInf)
                 .tensor(invScale).run();
     }
 
-    /**
-     * {@code _amp_update_scale_(Tensor(a!) self, Tensor(b!) growth_tracker, Tensor found_inf, float scale_growth_factor,
-     * float scale_backoff_factor, int growth_interval) -> Tensor(a!)}: GradScaler's update, in place on scale and tracker.
-     */
+    private static final Op UPDATE_SCALE = Op.of("aten::_amp_update_scale_(Tensor(a!) self, Tensor(b!) growth_tracker, Tensor found_inf, float scale_growth_factor, float scale_backoff_factor, int growth_interval) -> Tensor(a!)");
+    /** GradScaler's update, in place on scale and tracker. */
     public static void updateLossScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growthFactor,
                                        double backoffFactor, long growthInterval) {
         Checks.writable("update loss scale", scale, growthTracker);
@@ -64,7 +57,8 @@ public final class OptimizerKernels {
                 .f64(growthFactor).f64(backoffFactor).i64(growthInterval).runInPlace();
     }
 
-    /** {@code _foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other)}: every tensor ← tensor · factor (0-dim). */
+    private static final Op FOREACH_MUL = Op.of("aten::_foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()");
+    /** Every tensor ← tensor · factor (0-dim). */
     public static void multiplyAll(Tensor[] tensors, Tensor factor) {
         Checks.writable("_foreach_mul_", tensors);
         Dispatch.call(FOREACH_MUL, Dispatch.inputs(tensors, new Tensor[]{factor})).tensors(tensors).tensor(factor).run();

@@ -1,9 +1,9 @@
 package dev.fullshard.dist;
 
 import dev.fullshard.dist.Communicator.Pending;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import dev.fullshard.train.StopRequest;

@@ -1,12 +1,12 @@
 package dev.fullshard.io;
 
-import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.NoLeakedTensors;
 import dev.fullshard.tensor.Copies;
+import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.InPlace;
-import dev.fullshard.tensor.Views;
+import dev.fullshard.tensor.NoLeakedTensors;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,13 +1,13 @@
 package dev.fullshard.model;
 
-import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Copies;
+import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Layers;
 import dev.fullshard.tensor.Matmul;
 import dev.fullshard.tensor.Reductions;
-import dev.fullshard.tensor.Views;
 import dev.fullshard.tensor.Tensor;
+import dev.fullshard.tensor.Views;
 
 import java.util.Map;
 

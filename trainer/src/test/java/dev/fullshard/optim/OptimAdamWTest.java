@@ -1,9 +1,9 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.NoLeakedTensors;
-import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;

@@ -8,8 +8,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.fullshard.tensor.LayerRef.assertClose;
-import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
