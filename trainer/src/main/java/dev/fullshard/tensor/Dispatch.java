@@ -98,12 +98,15 @@ final class Dispatch {
         return new Dispatch(op, inputs);
     }
 
-    /** Puts the next argument; its optionality must match the schema's, which catches a miscounted {@code none()}. */
     /** Every tensor of {@code groups} in one array, for {@link #call} of an operator taking tensor lists. */
     static Tensor[] inputs(Tensor[]... groups) {
         return Arrays.stream(groups).flatMap(Arrays::stream).toArray(Tensor[]::new);
     }
 
+    /**
+     * Puts the next argument; its optionality must match the schema's, which catches a miscounted
+     * {@code none()}. A call that fails here is a programming error, found by the first test that runs it.
+     */
     private Dispatch push(long value, boolean optional) {
         if (slots == op.argumentCount()) throw op.misuse("more than " + op.argumentCount() + " arguments");
         if (op.optional[slots] != optional) {

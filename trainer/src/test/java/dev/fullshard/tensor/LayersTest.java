@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The neural-network layer ops of {@link Layers} (embedding, index_select, gather, RMSNorm, softmax,
- * NLL loss, CPU flash attention and their backwards) against double-precision Java references
+ * NLL loss, CPU flash attention and their backwards), with the compositions that model.RmsNorm (its backward)
+ * and model.Attention (the math attention kernel) build from them, against double-precision Java references
  * computed from the exact values the inputs hold, in float32 and bfloat16, with strided inputs.
  */
 @ExtendWith(NoLeakedTensors.class)
