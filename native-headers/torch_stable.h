@@ -10,7 +10,7 @@
  *   - "new ref": the caller owns the returned handle and must aoti_torch_delete_tensor_object it.
  *   - "borrowed": do not free; valid while the tensor it came from lives.
  *   - Generated shims (aoti_torch_cpu_*, aoti_torch_aten_*) borrow their inputs.
- *   - torch_call_dispatcher consumes every handle, list and box on the stack (see Dispatcher.java).
+ *   - torch_call_dispatcher consumes every handle, list and box on the stack (see trainer/.../tensor/Dispatch.java).
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,7 @@
 package dev.fullshard.benchmarks;
 
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.Matmul;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatType;
@@ -33,10 +35,10 @@ public final class BenchMain {
 
     /** numerator, denominator, label. */
     private static final String[][] RATIOS = {
-            {"DispatcherBenchmark.opsMul", "DispatcherBenchmark.rawDispatcherMul", "Ops.mul / raw dispatcher mul"},
-            {"MatmulBenchmark.opsMm", "MatmulBenchmark.rawDispatcherMm", "Ops.mm / raw dispatcher mm"},
+            {"DispatcherBenchmark.opsMul", "DispatcherBenchmark.rawDispatcherMul", "Elementwise.mul / raw dispatcher mul"},
+            {"MatmulBenchmark.opsMm", "MatmulBenchmark.rawDispatcherMm", "Matmul.mm / raw dispatcher mm"},
             {"DispatcherBenchmark.rawDispatcherMul", "ShimBenchmark.rawShimMul", "raw dispatcher mul / raw shim mul"},
-            {"ShimBenchmark.opsAdd", "ShimBenchmark.rawShimSubtract", "Ops.add / raw shim subtract (its call)"},
+            {"ShimBenchmark.opsAdd", "ShimBenchmark.rawShimSubtract", "Elementwise.add / raw shim subtract (its call)"},
     };
 
     public static void main(String[] args) throws RunnerException, IOException {

@@ -1,6 +1,6 @@
 package dev.fullshard.benchmarks;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code aten::mul.Tensor} on 1-element float32 tensors through the boxed dispatcher
  * ({@code torch_call_dispatcher}): raw (two new handles on the stack, the call, deleting the result in
- * slot 0) against the tensor layer's {@code Ops.mul} + {@code close()}.
+ * slot 0) against the tensor layer's {@code Elementwise.mul} + {@code close()}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -44,8 +44,8 @@ public class DispatcherBenchmark {
         float unwrapped = Raw.read(result, 1)[0];
         Raw.delete(result);
         if (unwrapped != 15f) throw new IllegalStateException("raw aten::mul gave " + unwrapped);
-        try (Tensor product = Ops.mul(ta, tb)) {
-            if (product.toFloatArray()[0] != 15f) throw new IllegalStateException("Ops.mul gave " + product.toFloatArray()[0]);
+        try (Tensor product = Elementwise.mul(ta, tb)) {
+            if (product.toFloatArray()[0] != 15f) throw new IllegalStateException("Elementwise.mul gave " + product.toFloatArray()[0]);
         }
     }
 
@@ -63,6 +63,6 @@ public class DispatcherBenchmark {
 
     @Benchmark
     public void opsMul() {
-        Ops.mul(ta, tb).close();
+        Elementwise.mul(ta, tb).close();
     }
 }

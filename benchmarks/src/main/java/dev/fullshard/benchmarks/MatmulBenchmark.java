@@ -1,6 +1,6 @@
 package dev.fullshard.benchmarks;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Matmul;
 import dev.fullshard.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 
 
 /**
- * A 1024×1024 float32 {@code aten::mm} on 2 threads, where the kernel dominates: {@code Ops.mm} +
+ * A 1024×1024 float32 {@code aten::mm} on 2 threads, where the kernel dominates: {@code Matmul.mm} +
  * {@code close()} against the same {@code torch_call_dispatcher} call made raw. Both multiply the
  * same values.
  */
@@ -48,7 +48,7 @@ public class MatmulBenchmark {
         float[] unwrapped = Raw.read(result, N * N);
         Raw.delete(result);
         float[] wrapped;
-        try (Tensor product = Ops.mm(ta, tb)) {
+        try (Tensor product = Matmul.mm(ta, tb)) {
             wrapped = product.toFloatArray();
         }
         double expected = 0;
@@ -72,6 +72,6 @@ public class MatmulBenchmark {
 
     @Benchmark
     public void opsMm() {
-        Ops.mm(ta, tb).close();
+        Matmul.mm(ta, tb).close();
     }
 }

@@ -1,7 +1,7 @@
 package dev.fullshard.benchmarks;
 
 import dev.fullshard.bindings.TorchStable;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Generated C shim ops ({@code aoti_torch_cpu_*}, {@code aoti_torch_aten_*}) on 1-element float32
- * tensors: one downcall that runs the kernel, then deleting the result. {@code Ops.add} is the
+ * tensors: one downcall that runs the kernel, then deleting the result. {@code Elementwise.add} is the
  * tensor layer's shim path: it calls {@code aoti_torch_aten_subtract_Tensor(a, b, alpha=-1)}, so
  * {@link #rawShimSubtract} is its raw counterpart.
  */
@@ -56,8 +56,8 @@ public class ShimBenchmark {
         expect("aoti_torch_cpu_add_Tensor", 8f);
         Raw.check(TorchStable.aoti_torch_aten_subtract_Tensor(a, b, -1.0, cell), "aoti_torch_aten_subtract_Tensor");
         expect("aoti_torch_aten_subtract_Tensor", 8f);
-        try (Tensor sum = Ops.add(ta, tb)) {
-            if (sum.toFloatArray()[0] != 8f) throw new IllegalStateException("Ops.add gave " + sum.toFloatArray()[0]);
+        try (Tensor sum = Elementwise.add(ta, tb)) {
+            if (sum.toFloatArray()[0] != 8f) throw new IllegalStateException("Elementwise.add gave " + sum.toFloatArray()[0]);
         }
     }
 
@@ -91,16 +91,16 @@ public class ShimBenchmark {
         Raw.deleteAt(cell);
     }
 
-    /** {@code aoti_torch_aten_subtract_Tensor(a, b, -1.0, &out)} and deleting out: what {@code Ops.add} calls. */
+    /** {@code aoti_torch_aten_subtract_Tensor(a, b, -1.0, &out)} and deleting out: what {@code Elementwise.add} calls. */
     @Benchmark
     public void rawShimSubtract() {
         Raw.check(TorchStable.aoti_torch_aten_subtract_Tensor(a, b, -1.0, cell), "aoti_torch_aten_subtract_Tensor");
         Raw.deleteAt(cell);
     }
 
-    /** The tensor layer: {@code Ops.add(a, b)} (checks, the shim call, a Tensor object) and {@code close()}. */
+    /** The tensor layer: {@code Elementwise.add(a, b)} (checks, the shim call, a Tensor object) and {@code close()}. */
     @Benchmark
     public void opsAdd() {
-        Ops.add(ta, tb).close();
+        Elementwise.add(ta, tb).close();
     }
 }

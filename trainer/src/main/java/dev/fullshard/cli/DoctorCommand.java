@@ -5,7 +5,7 @@ import dev.fullshard.bindings.TorchLoadException;
 import dev.fullshard.bindings.TorchStable;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Matmul;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import picocli.CommandLine.Command;
@@ -69,7 +69,7 @@ public final class DoctorCommand implements Callable<Integer> {
         int n = 64;
         try (TensorScope ignored = TensorScope.open()) {
             Tensor a = Tensor.randn(1, DType.F32, device, n, n), b = Tensor.randn(2, DType.F32, device, n, n);
-            float[] x = a.toFloatArray(), y = b.toFloatArray(), z = Ops.mm(a, b).toFloatArray();
+            float[] x = a.toFloatArray(), y = b.toFloatArray(), z = Matmul.mm(a, b).toFloatArray();
             double maxError = 0;
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {

@@ -1,6 +1,6 @@
 package dev.fullshard.dist;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
@@ -46,7 +46,7 @@ public final class LocalCommunicator implements Communicator {
     /** {@code dst} ← {@code src}, element by element in memory order (the shapes may differ, the counts do not). */
     private static void copy(Tensor src, Tensor dst) {
         try (Tensor flat = src.view(dst.shape())) {
-            Ops.copyInto(dst, flat);
+            Copies.copyInto(dst, flat);
         }
     }
 }

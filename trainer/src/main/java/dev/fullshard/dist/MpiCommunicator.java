@@ -2,8 +2,8 @@ package dev.fullshard.dist;
 
 import dev.fullshard.bindings.Mpi;
 import dev.fullshard.bindings.MpiLibrary;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.Tensor;
 
@@ -271,7 +271,7 @@ public final class MpiCommunicator implements Communicator {
         try {
             MemorySegment f32 = buffers.allocate(4 * t.numel(), 64);
             try (Tensor view = Tensor.wrap(f32, DType.F32, t.shape())) {
-                Ops.copyInto(view, t);
+                Copies.copyInto(view, t);
             }
             return f32;
         } catch (RuntimeException e) {
@@ -283,7 +283,7 @@ public final class MpiCommunicator implements Communicator {
     /** {@code target} ← the float32 values in {@code f32}, rounded to {@code target}'s dtype. */
     private static void copyFromF32(MemorySegment f32, Tensor target) {
         try (Tensor view = Tensor.wrap(f32, DType.F32, target.shape())) {
-            Ops.copyInto(target, view);
+            Copies.copyInto(target, view);
         }
     }
 

@@ -1,11 +1,23 @@
 package dev.fullshard.model;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Copies;
+import dev.fullshard.tensor.InPlace;
+import dev.fullshard.tensor.Layers;
+import dev.fullshard.tensor.Layers.AttentionGrads;
+import dev.fullshard.tensor.Layers.AttentionKernel;
+import dev.fullshard.tensor.Layers.AttentionResult;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
 import java.util.ArrayList;
 import java.util.List;
+
+import static dev.fullshard.tensor.Elementwise.maskedFill;
+import static dev.fullshard.tensor.Elementwise.mul;
+import static dev.fullshard.tensor.Elementwise.sub;
+import static dev.fullshard.tensor.Layers.softmax;
+import static dev.fullshard.tensor.Matmul.matmul;
 
 /**
  * Causal self-attention with grouped-query heads, as Hugging Face's Llama/Qwen2/Qwen3/Mistral compute it:
@@ -38,7 +50,7 @@ public final class Attention {
      * input of o_proj; qNorm/kNorm the per-head norms' state, or null.
      */
     public record Saved(Tensor x, RmsNorm.Saved qNorm, RmsNorm.Saved kNorm, Tensor q, Tensor k, Tensor v,
-                        Ops.AttentionResult attention, Tensor o) implements SavedTensors {
+                        AttentionResult attention, Tensor o) implements SavedTensors {
         @Override
         public List<Tensor> made() {
             List<Tensor> made = new ArrayList<>();
@@ -77,7 +89,7 @@ public final class Attention {
             Tensor qh = Rotary.forward(q, rope).transpose(1, 2);                          // (B,H,T,hd)
             Tensor kh = Rotary.forward(k, rope).transpose(1, 2);                          // (B,KV,T,hd)
             Tensor vh = v.transpose(1, 2);                                                // (B,KV,T,hd)
-            Ops.AttentionResult a = Ops.attention(qh, repeatKv(kh, c), repeatKv(vh, c), true, null); // scale 1/√hd
+            AttentionResult a = scaledDotProduct(qh, repeatKv(kh, c), repeatKv(vh, c), true, null); // scale 1/√hd
             Tensor o = a.output().transpose(1, 2).reshape(n, (long) h * hd);              // (N, H·hd)
             Tensor y = Linear.forward(o, w.oProj(), w.oBias());                           // (N, D)
             Saved saved = new Saved(x, qNorm, kNorm, qh, kh, vh, a, o);
@@ -93,7 +105,7 @@ public final class Attention {
         try (TensorScope scope = TensorScope.open()) {
             Tensor dO = Linear.backward(grad, s.o(), w.oProj(), d.oProj(), d.oBias());     // (N, H·hd)
             Tensor dAttn = dO.view(batch, seqLen, h, hd).transpose(1, 2);                 // (B,H,T,hd)
-            Ops.AttentionGrads ga = Ops.attentionBackward(dAttn, s.q(), repeatKv(s.k(), c), repeatKv(s.v(), c),
+            AttentionGrads ga = scaledDotProductBackward(dAttn, s.q(), repeatKv(s.k(), c), repeatKv(s.v(), c),
                     s.attention(), true, null);
             Tensor dq = ga.query().transpose(1, 2);                                       // (B,T,H,hd)
             Tensor dk = sumGroups(ga.key(), c).transpose(1, 2);                           // (B,T,KV,hd)
@@ -105,22 +117,80 @@ public final class Attention {
                 dk = RmsNorm.backward(dk, s.kNorm(), w.kNorm(), d.kNorm());
             }
             Tensor dx = Linear.backward(dq.reshape(n, (long) h * hd), s.x(), w.qProj(), d.qProj(), d.qBias()); // (N, D)
-            Ops.accumulate(dx, Linear.backward(dk.reshape(n, (long) kv * hd), s.x(), w.kProj(), d.kProj(), d.kBias()));
-            Ops.accumulate(dx, Linear.backward(dv.reshape(n, (long) kv * hd), s.x(), w.vProj(), d.vProj(), d.vBias()));
+            InPlace.accumulate(dx, Linear.backward(dk.reshape(n, (long) kv * hd), s.x(), w.kProj(), d.kProj(), d.kBias()));
+            InPlace.accumulate(dx, Linear.backward(dv.reshape(n, (long) kv * hd), s.x(), w.vProj(), d.vProj(), d.vBias()));
             return scope.keep(dx);
+        }
+    }
+
+    /** {@link #scaledDotProduct(Tensor, Tensor, Tensor, boolean, Double, AttentionKernel)} with the kernel for q's device and dtype. */
+    public static AttentionResult scaledDotProduct(Tensor q, Tensor k, Tensor v, boolean causal, Double scale) {
+        return scaledDotProduct(q, k, v, causal, scale, AttentionKernel.of(q));
+    }
+
+    /**
+     * Scaled dot-product attention of q (B, H, L, E) over k, v (B, H, S, E), equal head counts (repeat
+     * KV heads first); scale null means 1/√E; causal masks key j &gt; query i (top-left aligned, as
+     * PyTorch's is_causal). The flash kernels are libtorch's; the math kernel is composed below.
+     */
+    public static AttentionResult scaledDotProduct(Tensor q, Tensor k, Tensor v, boolean causal, Double scale, AttentionKernel kernel) {
+        if (kernel != AttentionKernel.MATH) return Layers.flashAttention(q, k, v, causal, scale, kernel);
+        kernel.checkInputs(q, k, v);
+        return mathAttention(q, k, v, causal, scaleOf(q, scale));
+    }
+
+    /** The backward of {@link #scaledDotProduct}, by the kernel that ran the forward. */
+    public static AttentionGrads scaledDotProductBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v,
+                                                          AttentionResult forward, boolean causal, Double scale) {
+        if (forward.kernel() != AttentionKernel.MATH) return Layers.flashAttentionBackward(gradOutput, q, k, v, forward, causal, scale);
+        forward.checkBackwardInputs(gradOutput, q, k, v);
+        return mathAttentionBackward(gradOutput, q, k, v, forward, scaleOf(q, scale));
+    }
+
+    private static double scaleOf(Tensor q, Double scale) {
+        return scale != null ? scale : 1 / Math.sqrt(q.size(3));
+    }
+
+    /** P = softmax(scale·q·kᵀ, masked), O = P·v; P is kept for the backward. */
+    private static AttentionResult mathAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor scores = mul(matmul(q, k.transpose(2, 3)), scale);                                  // (B,H,L,S)
+            if (causal) {
+                long l = q.size(2), s = k.size(2);
+                boolean[] above = new boolean[Math.toIntExact(l * s)];
+                for (int i = 0; i < l; i++) for (int j = i + 1; j < s; j++) above[(int) (i * s + j)] = true;
+                Tensor mask = Tensor.of(above, l, s).to(q.device());
+                scores = maskedFill(scores, mask, Tensor.scalar(Double.NEGATIVE_INFINITY));
+            }
+            Tensor p = softmax(scores, 3);
+            return new AttentionResult(scope.keep(matmul(p, v)), scope.keep(p), AttentionKernel.MATH);
+        }
+    }
+
+    /** dV = Pᵀ·dO, dS = P ⊙ (dO·vᵀ − rowsum(dO·vᵀ ⊙ P)), dQ = scale·dS·k, dK = scale·dSᵀ·q. */
+    private static AttentionGrads mathAttentionBackward(Tensor gradOutput, Tensor q, Tensor k, Tensor v, AttentionResult forward,
+                                                  double scale) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor p = forward.saved();
+            Tensor dv = matmul(p.transpose(2, 3), gradOutput);
+            Tensor dp = matmul(gradOutput, v.transpose(2, 3));
+            Tensor ds = mul(p, sub(dp, Reductions.sum(mul(dp, p), true, 3)));
+            Tensor dq = mul(matmul(ds, k), scale);
+            Tensor dk = mul(matmul(ds.transpose(2, 3), q), scale);
+            return new AttentionGrads(scope.keep(dq), scope.keep(dk), scope.keep(dv));
         }
     }
 
     /** (B,KV,T,hd) -> (B,H,T,hd), KV head j copied to query heads jG..jG+G-1. */
     private static Tensor repeatKv(Tensor t, ModelConfig c) {
-        return c.groupSize() == 1 ? t : Ops.repeatInterleave(t, c.groupSize(), 1);
+        return c.groupSize() == 1 ? t : Copies.repeatInterleave(t, c.groupSize(), 1);
     }
 
     /** (B,H,T,hd) -> (B,KV,T,hd): the transpose of {@link #repeatKv}, summing each group's G heads. */
     private static Tensor sumGroups(Tensor g, ModelConfig c) {
         if (c.groupSize() == 1) return g;
         long b = g.size(0), t = g.size(2), hd = g.size(3);
-        return Ops.sum(g.reshape(b, c.numKeyValueHeads(), c.groupSize(), t, hd), false, 2);
+        return Reductions.sum(g.reshape(b, c.numKeyValueHeads(), c.groupSize(), t, hd), false, 2);
     }
 
     private static void checkWindow(ModelConfig c, long seqLen) {

@@ -1,6 +1,7 @@
 package dev.fullshard.model;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.InPlace;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -45,10 +46,10 @@ public final class Block {
         try (TensorScope scope = TensorScope.open()) {
             RmsNorm.Result n1 = RmsNorm.forward(x, w.inputNorm(), c.rmsNormEps());          // (N, D)
             Attention.Result a = Attention.forward(n1.output(), batch, w.attention(), rope, c);
-            Tensor h = Ops.add(x, a.output());                                            // (N, D)
+            Tensor h = Elementwise.add(x, a.output());                                            // (N, D)
             RmsNorm.Result n2 = RmsNorm.forward(h, w.postNorm(), c.rmsNormEps());           // (N, D)
             Mlp.Result m = Mlp.forward(n2.output(), w.mlp());
-            Tensor out = Ops.add(h, m.output());                                          // (N, D)
+            Tensor out = Elementwise.add(h, m.output());                                          // (N, D)
             Saved saved = new Saved(x, n1.saved(), a.saved(), h, n2.saved(), m.saved());
             saved.keep(scope);
             return new Result(scope.keep(out), saved);
@@ -61,11 +62,11 @@ public final class Block {
             // out = h + mlp(norm2(h)): dh = g + norm2ᵀ(mlpᵀ(g))
             Tensor dn2 = Mlp.backward(grad, s.mlp(), w.mlp(), d.mlp());
             Tensor dh = RmsNorm.backward(dn2, s.norm2(), w.postNorm(), d.postNorm());
-            Ops.accumulate(dh, grad);
+            InPlace.accumulate(dh, grad);
             // h = x + attn(norm1(x)): dx = dh + norm1ᵀ(attnᵀ(dh))
             Tensor dn1 = Attention.backward(dh, s.attention(), w.attention(), d.attention(), rope, c);
             Tensor dx = RmsNorm.backward(dn1, s.norm1(), w.inputNorm(), d.inputNorm());
-            Ops.accumulate(dx, dh);
+            InPlace.accumulate(dx, dh);
             return scope.keep(dx);
         }
     }

@@ -1,8 +1,11 @@
 package dev.fullshard.model;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.InPlace;
+import dev.fullshard.tensor.Layers;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -106,7 +109,7 @@ public final class CrossEntropy {
             // Per-row constants go to the device once per call and the sums stay there until the end:
             // on a GPU each host read or copy waits for all queued work, so none happens per chunk.
             Tensor rowsOnDevice = onDevice(Tensor.of(rows, counted), device);
-            Tensor compact = counted == n ? hidden : Ops.indexSelect(hidden, 0, rowsOnDevice);        // (K, D)
+            Tensor compact = counted == n ? hidden : Layers.indexSelect(hidden, 0, rowsOnDevice);        // (K, D)
             Tensor keptTargets = onDevice(Tensor.of(kept, counted), device);                       // (K)
             long[] chunkRows = new long[Math.min(chunkTokens, counted)];
             for (int i = 0; i < chunkRows.length; i++) chunkRows[i] = i;
@@ -126,24 +129,24 @@ public final class CrossEntropy {
                         logits.close();                                                       // two (c, V) buffers at most
                         logits = upcast;
                     }
-                    Tensor logp = Ops.logSoftmax(logits, 1);                                  // (c, V) loss dtype
+                    Tensor logp = Layers.logSoftmax(logits, 1);                                  // (c, V) loss dtype
                     logits.close();
-                    Ops.accumulate(nllSum, Ops.nllLoss(logp, t, Ops.Reduction.SUM, IGNORE_INDEX).loss());
-                    if (smoothing > 0) Ops.accumulate(smoothSum, Ops.sum(logp), -1);          // −Σ_i Σ_v log p
+                    InPlace.accumulate(nllSum, Layers.nllLoss(logp, t, Layers.Reduction.SUM, IGNORE_INDEX).loss());
+                    if (smoothing > 0) InPlace.accumulate(smoothSum, Reductions.sum(logp), -1);          // −Σ_i Σ_v log p
                     if (!backward) continue;
                     // dlogits = (softmax − ε/V − (1−ε)·onehot) / divisor, built in place of logp.
                     Tensor d = logp;
-                    Ops.expInPlace(d);                                                        // softmax
-                    if (smoothing > 0) Ops.accumulate(d, Tensor.scalar(-smoothing / vocab));
-                    Ops.mulInPlace(d, scale);
-                    Ops.indexPut(d, new Tensor[]{chunkIndex.narrow(0, 0, c), t}, hit.narrow(0, 0, c), true);
+                    InPlace.expInPlace(d);                                                        // softmax
+                    if (smoothing > 0) InPlace.accumulate(d, Tensor.scalar(-smoothing / vocab));
+                    InPlace.mulInPlace(d, scale);
+                    InPlace.indexPut(d, new Tensor[]{chunkIndex.narrow(0, 0, c), t}, hit.narrow(0, 0, c), true);
                     Tensor dLogits = d.dtype() == hidden.dtype() ? d : d.to(hidden.dtype());  // (c, V) compute dtype
                     if (dLogits != d) d.close();
                     Tensor dh = Linear.backward(dLogits, h, head, dHead, null);               // (c, D); dW += dLogitsᵀ·h
-                    Ops.copyInto(dCompact.narrow(0, start, c), dh);
+                    Copies.copyInto(dCompact.narrow(0, start, c), dh);
                 }
             }
-            if (backward) Ops.indexPut(dHidden, new Tensor[]{rowsOnDevice}, dCompact, false);
+            if (backward) InPlace.indexPut(dHidden, new Tensor[]{rowsOnDevice}, dCompact, false);
             double sum = (1 - smoothing) * nllSum.item() + (smoothing > 0 ? smoothing / vocab * smoothSum.item() : 0);
             return new Result(new Sum(sum, counted), dHidden == null ? null : scope.keep(dHidden));
         }

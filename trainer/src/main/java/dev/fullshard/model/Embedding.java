@@ -2,9 +2,11 @@ package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.InPlace;
+import dev.fullshard.tensor.Layers;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 
 /** Token embedding: row {@code tokens[b,t]} of the table W. */
 public final class Embedding {
@@ -18,7 +20,7 @@ public final class Embedding {
     public static Tensor forward(Tensor tokens, Tensor weight, DType dtype) {
         try (TensorScope scope = TensorScope.open()) {
             Tensor flat = tokens.reshape(-1);                                   // (N)
-            Tensor rows = Ops.embedding(weight, flat);                          // (N, D)
+            Tensor rows = Layers.embedding(weight, flat);                          // (N, D)
             return scope.keep(rows.dtype() == dtype ? rows : rows.to(dtype));
         }
     }
@@ -41,10 +43,10 @@ public final class Embedding {
             Tensor g = grad.dtype() == dWeight.dtype() ? grad : grad.to(dWeight.dtype());
             if (dWeight.device().equals(Device.CPU)) {
                 long n = flat.size(0), d = g.size(1);
-                Tensor index = Ops.expand((flat.dtype() == DType.I64 ? flat : flat.to(DType.I64)).view(n, 1), n, d); // (N, D), stride (1, 0)
-                Ops.scatterAdd(dWeight, 0, index, g);
+                Tensor index = Views.expand((flat.dtype() == DType.I64 ? flat : flat.to(DType.I64)).view(n, 1), n, d); // (N, D), stride (1, 0)
+                InPlace.scatterAdd(dWeight, 0, index, g);
             } else {
-                Ops.indexPut(dWeight, new Tensor[]{flat}, g, true);
+                InPlace.indexPut(dWeight, new Tensor[]{flat}, g, true);
             }
         }
     }

@@ -1,9 +1,9 @@
 package dev.fullshard.model;
 
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -50,7 +50,7 @@ public final class Generator {
             double[] logits;
             try (TensorScope ignored = TensorScope.open()) {
                 Tensor all = model.logits(Tensor.of(Arrays.copyOf(sequence, length), 1, length));
-                logits = Ops.select(Ops.select(all, 0, 0), 0, length - 1).to(DType.F64).toDoubleArray();
+                logits = Views.select(Views.select(all, 0, 0), 0, length - 1).to(DType.F64).toDoubleArray();
             }
             long next = sampling.temperature() == 0 ? argmax(logits) : sample(logits, sampling, random);
             sequence[length++] = next;

@@ -1,6 +1,9 @@
 package dev.fullshard.model;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.InPlace;
+import dev.fullshard.tensor.Matmul;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -12,8 +15,8 @@ public final class Linear {
     /** x (N, in), w (out, in), b (out) or null -> y (N, out). */
     public static Tensor forward(Tensor x, Tensor weight, Tensor bias) {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor y = Ops.mm(x, weight.transpose(0, 1));                      // (N, out)
-            if (bias != null) y = Ops.add(y, bias);                             // b broadcast over rows
+            Tensor y = Matmul.mm(x, weight.transpose(0, 1));                      // (N, out)
+            if (bias != null) y = Elementwise.add(y, bias);                             // b broadcast over rows
             return scope.keep(y);
         }
     }
@@ -27,10 +30,10 @@ public final class Linear {
      */
     public static Tensor backward(Tensor grad, Tensor x, Tensor weight, Tensor dWeight, Tensor dBias) {
         try (TensorScope scope = TensorScope.open()) {
-            Ops.accumulate(dWeight, Ops.mm(grad.transpose(0, 1), x));          // (out, in)
+            InPlace.accumulate(dWeight, Matmul.mm(grad.transpose(0, 1), x));          // (out, in)
             // Σ over rows in the buffer's dtype, so a float32 buffer gets a float32-accurate sum.
-            if (dBias != null) Ops.accumulate(dBias, Ops.sum(grad, false, dBias.dtype(), 0)); // (out)
-            return scope.keep(Ops.mm(grad, weight));                            // (N, in)
+            if (dBias != null) InPlace.accumulate(dBias, Reductions.sum(grad, false, dBias.dtype(), 0)); // (out)
+            return scope.keep(Matmul.mm(grad, weight));                            // (N, in)
         }
     }
 }

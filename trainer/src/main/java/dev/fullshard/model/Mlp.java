@@ -1,6 +1,7 @@
 package dev.fullshard.model;
 
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.InPlace;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -34,7 +35,7 @@ public final class Mlp {
         try (TensorScope scope = TensorScope.open()) {
             Tensor gate = Linear.forward(x, w.gateProj(), null);                          // (N, F)
             Tensor up = Linear.forward(x, w.upProj(), null);                              // (N, F)
-            Tensor hidden = Ops.mul(Ops.silu(gate), up);                                  // (N, F)
+            Tensor hidden = Elementwise.mul(Elementwise.silu(gate), up);                                  // (N, F)
             Tensor y = Linear.forward(hidden, w.downProj(), null);                        // (N, D)
             Saved saved = new Saved(x, gate, up);
             saved.keep(scope);
@@ -45,13 +46,13 @@ public final class Mlp {
     /** g (N, D) -> dx (N, D); parameter gradients are added into {@code d}. */
     public static Tensor backward(Tensor grad, Saved s, Params w, Params d) {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor act = Ops.silu(s.gate());                                              // (N, F)
-            Tensor hidden = Ops.mul(act, s.up());                                         // (N, F)
+            Tensor act = Elementwise.silu(s.gate());                                              // (N, F)
+            Tensor hidden = Elementwise.mul(act, s.up());                                         // (N, F)
             Tensor dHidden = Linear.backward(grad, hidden, w.downProj(), d.downProj(), null); // (N, F)
-            Tensor dUp = Ops.mul(dHidden, act);                                           // (N, F)
-            Tensor dGate = Ops.siluBackward(Ops.mul(dHidden, s.up()), s.gate());          // (N, F)
+            Tensor dUp = Elementwise.mul(dHidden, act);                                           // (N, F)
+            Tensor dGate = Elementwise.siluBackward(Elementwise.mul(dHidden, s.up()), s.gate());          // (N, F)
             Tensor dx = Linear.backward(dGate, s.x(), w.gateProj(), d.gateProj(), null);  // (N, D)
-            Ops.accumulate(dx, Linear.backward(dUp, s.x(), w.upProj(), d.upProj(), null));
+            InPlace.accumulate(dx, Linear.backward(dUp, s.x(), w.upProj(), d.upProj(), null));
             return scope.keep(dx);
         }
     }

@@ -1,8 +1,9 @@
 package dev.fullshard.model;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -119,7 +120,7 @@ public final class Parameters {
     public static Tensor initial(String name, long[] shape, long seed, int index, DType dtype) {
         if (name.endsWith("norm.weight")) return Tensor.full(1.0, dtype, Device.CPU, shape);
         if (name.endsWith(".bias")) return Tensor.zeros(dtype, Device.CPU, shape);
-        try (Tensor unit = Tensor.randn(seed * 1_000_003L + index, DType.F64, Device.CPU, shape); Tensor scaled = Ops.mul(unit, 0.02)) {
+        try (Tensor unit = Tensor.randn(seed * 1_000_003L + index, DType.F64, Device.CPU, shape); Tensor scaled = Elementwise.mul(unit, 0.02)) {
             return scaled.to(dtype);
         }
     }
@@ -159,7 +160,7 @@ public final class Parameters {
 
     /** Sets every tensor to zero (e.g. gradient buffers before a step). */
     public void zero() {
-        for (Tensor t : tensors.values()) Ops.zero(t);
+        for (Tensor t : tensors.values()) Copies.zero(t);
     }
 
     /** Total number of elements. */

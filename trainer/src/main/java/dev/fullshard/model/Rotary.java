@@ -1,8 +1,9 @@
 package dev.fullshard.model;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -63,14 +64,14 @@ public final class Rotary {
         }
         try (TensorScope scope = TensorScope.open()) {
             Tensor c64 = Tensor.of(cos, seqLen, 1, hd), s64 = Tensor.of(sin, seqLen, 1, hd);
-            return new Tables(scope.keep(Ops.toCopy(c64, dtype, device)), scope.keep(Ops.toCopy(s64, dtype, device)));
+            return new Tables(scope.keep(Copies.toCopy(c64, dtype, device)), scope.keep(Copies.toCopy(s64, dtype, device)));
         }
     }
 
     /** x (B, T, heads, hd) -> x·cos + rotate_half(x)·sin (B, T, heads, hd). */
     public static Tensor forward(Tensor x, Tables t) {
         try (TensorScope scope = TensorScope.open()) {
-            return scope.keep(Ops.add(Ops.mul(x, t.cos()), Ops.mul(rotateHalf(x), t.sin())));
+            return scope.keep(Elementwise.add(Elementwise.mul(x, t.cos()), Elementwise.mul(rotateHalf(x), t.sin())));
         }
     }
 
@@ -80,7 +81,7 @@ public final class Rotary {
      */
     public static Tensor backward(Tensor grad, Tables t) {
         try (TensorScope scope = TensorScope.open()) {
-            return scope.keep(Ops.sub(Ops.mul(grad, t.cos()), rotateHalf(Ops.mul(grad, t.sin()))));
+            return scope.keep(Elementwise.sub(Elementwise.mul(grad, t.cos()), rotateHalf(Elementwise.mul(grad, t.sin()))));
         }
     }
 
@@ -89,6 +90,6 @@ public final class Rotary {
         int last = x.dim() - 1;
         long half = x.size(last) / 2;
         Tensor x1 = x.narrow(last, 0, half), x2 = x.narrow(last, half, half);
-        return Ops.cat(last, Ops.neg(x2), x1);
+        return Copies.cat(last, Elementwise.neg(x2), x1);
     }
 }

@@ -1,8 +1,9 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.OptimizerKernels;
 import dev.fullshard.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -75,8 +76,8 @@ public final class AdamW {
         this.step = Tensor.zeros(DType.F32, device);
         Map<String, Tensor> s = new LinkedHashMap<>();
         s.put("step", step);
-        for (var e : params.entrySet()) s.put("exp_avg." + e.getKey(), Ops.zerosLike(e.getValue()));
-        for (var e : params.entrySet()) s.put("exp_avg_sq." + e.getKey(), Ops.zerosLike(e.getValue()));
+        for (var e : params.entrySet()) s.put("exp_avg." + e.getKey(), Copies.zerosLike(e.getValue()));
+        for (var e : params.entrySet()) s.put("exp_avg_sq." + e.getKey(), Copies.zerosLike(e.getValue()));
         this.state = Collections.unmodifiableMap(s);
         this.groups = group();
     }
@@ -130,16 +131,16 @@ public final class AdamW {
         if (!Double.isFinite(lr) || lr < 0) throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
         if (stepCount + 1 >= MAX_STEPS) throw new IllegalStateException("AdamW step " + (stepCount + 1) + " does not fit the float32 step tensor exactly");
         checkGrads(grads);
-        Ops.fill(this.lr, lr);
-        Ops.fill(step, stepCount + 1);
+        Copies.fill(this.lr, lr);
+        Copies.fill(step, stepCount + 1);
         for (Group g : groups) {
             Tensor[] gradArray = new Tensor[g.names.length];
             for (int i = 0; i < gradArray.length; i++) gradArray[i] = grads.get(g.names[i]);
-            Ops.fusedAdamW(g.params, gradArray, g.expAvgs, g.expAvgSqs, g.steps, this.lr, beta1, beta2, g.weightDecay, eps, gradScale, foundInf);
+            OptimizerKernels.fusedAdamW(g.params, gradArray, g.expAvgs, g.expAvgSqs, g.steps, this.lr, beta1, beta2, g.weightDecay, eps, gradScale, foundInf);
         }
         if (foundInf != null && foundInf.item() != 0) {
             // The step tensor is also the checkpointed step: put back the count of steps really taken.
-            Ops.fill(step, stepCount);
+            Copies.fill(step, stepCount);
             return false;
         }
         stepCount++;
@@ -190,8 +191,8 @@ public final class AdamW {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("AdamW state does not match the parameters (" + problems.size() + " problems): " + String.join("; ", problems));
         }
-        for (var e : state.entrySet()) if (e.getValue() != step) Ops.copyInto(e.getValue(), saved.get(e.getKey()));
+        for (var e : state.entrySet()) if (e.getValue() != step) Copies.copyInto(e.getValue(), saved.get(e.getKey()));
         stepCount = savedStep;
-        Ops.fill(step, savedStep);
+        Copies.fill(step, savedStep);
     }
 }

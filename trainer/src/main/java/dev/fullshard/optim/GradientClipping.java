@@ -1,7 +1,9 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.OptimizerKernels;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -35,9 +37,9 @@ public final class GradientClipping {
         try (TensorScope scope = TensorScope.open()) {
             Tensor[] norms = new Tensor[grads.size()];
             int i = 0;
-            for (Tensor g : grads.values()) norms[i++] = Ops.norm(g, false, allDims(g)).to(DType.F64);
+            for (Tensor g : grads.values()) norms[i++] = Reductions.norm(g, false, allDims(g)).to(DType.F64);
             double sumSquares = 0;
-            for (double n : Ops.stack(0, norms).toDoubleArray()) sumSquares += n * n;
+            for (double n : Copies.stack(0, norms).toDoubleArray()) sumSquares += n * n;
             return sumSquares;
         }
     }
@@ -67,7 +69,7 @@ public final class GradientClipping {
             Tensor[] all = grads.values().toArray(Tensor[]::new);
             // On the gradients' device, as clip_grad_norm_ does, so the fused foreach kernel can be used.
             try (Tensor factor = Tensor.full(coefficient, DType.F32, all[0].device())) {
-                Ops.multiplyAll(all, factor);
+                OptimizerKernels.multiplyAll(all, factor);
             }
         }
         return norm;

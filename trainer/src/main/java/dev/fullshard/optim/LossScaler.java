@@ -1,8 +1,10 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.OptimizerKernels;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -75,20 +77,20 @@ public final class LossScaler {
      * device-to-host read.
      */
     public boolean unscaleAndCheck(Map<String, Tensor> grads) {
-        Ops.zero(foundInf);
+        Copies.zero(foundInf);
         try (TensorScope scope = TensorScope.open()) {
             // GradScaler takes the reciprocal in float64 then rounds to float32; for the power-of-two
             // scales the state machine produces from a power-of-two start, both are exact.
-            Ops.copyInto(invScale, Ops.reciprocal(scale.to(DType.F64)));
+            Copies.copyInto(invScale, Elementwise.reciprocal(scale.to(DType.F64)));
         }
-        if (!grads.isEmpty()) Ops.unscaleAndCheckFinite(grads.values().toArray(Tensor[]::new), foundInf, invScale);
+        if (!grads.isEmpty()) OptimizerKernels.unscaleAndCheckFinite(grads.values().toArray(Tensor[]::new), foundInf, invScale);
         return foundInf.item() != 0;
     }
 
     /** Advances the state machine after a step: backoff when {@code foundInf}, else count towards growth. */
     public void update(boolean foundInf) {
-        Ops.fill(this.foundInf, foundInf ? 1 : 0);
-        Ops.updateLossScale(scale, growthTracker, this.foundInf, growthFactor, backoffFactor, growthInterval);
+        Copies.fill(this.foundInf, foundInf ? 1 : 0);
+        OptimizerKernels.updateLossScale(scale, growthTracker, this.foundInf, growthFactor, backoffFactor, growthInterval);
     }
 
     /** Clean steps since the last growth or backoff. */
@@ -125,8 +127,8 @@ public final class LossScaler {
         }
         if (!problems.isEmpty()) throw new IllegalArgumentException("loss scaler state is invalid (" + problems.size() + " problems): " + String.join("; ", problems));
         try (TensorScope scope = TensorScope.open()) {
-            Ops.copyInto(scale, saved.get("scale").reshape(1));
-            Ops.copyInto(growthTracker, saved.get("growth_tracker").reshape(1));
+            Copies.copyInto(scale, saved.get("scale").reshape(1));
+            Copies.copyInto(growthTracker, saved.get("growth_tracker").reshape(1));
         }
     }
 }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.io.SafetensorsFile;
 import dev.fullshard.model.ModelConfig;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Tensor;
 
 import java.io.IOException;
@@ -141,7 +141,7 @@ public final class CheckpointShards implements AutoCloseable {
                 if (from >= to) continue;
                 try (Tensor t = part.file().tensor(prefix + name); Tensor flat = t.reshape(-1);
                      Tensor src = flat.narrow(0, from - part.start(), to - from); Tensor dst = into.narrow(0, from - start, to - from)) {
-                    Ops.copyInto(dst, src);
+                    Copies.copyInto(dst, src);
                 }
                 copied += to - from;
             }

@@ -1,7 +1,7 @@
 package dev.fullshard.shard;
 
 import dev.fullshard.io.CheckpointReader;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.Tensor;
 
 /**
@@ -20,7 +20,7 @@ public interface ParameterSource {
     static ParameterSource of(CheckpointReader reader) {
         return (name, start, length, into) -> {
             try (Tensor t = reader.tensor(name); Tensor flat = t.reshape(-1); Tensor part = flat.narrow(0, start, length)) {
-                Ops.copyInto(into, part);
+                Copies.copyInto(into, part);
             }
         };
     }

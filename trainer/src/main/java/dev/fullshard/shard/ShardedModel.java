@@ -3,9 +3,10 @@ package dev.fullshard.shard;
 import dev.fullshard.dist.Communicator;
 import dev.fullshard.model.ModelConfig;
 import dev.fullshard.model.WeightAccess;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.InPlace;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -170,7 +171,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
 
     /** Zeroes the gradient shards: the start of a step. */
     public void zeroGradients() {
-        for (Tensor g : grad) Ops.zero(g);
+        for (Tensor g : grad) Copies.zero(g);
     }
 
     /** The next forward/backward is this rank's last of the step (the one that synchronises, when not every one does). */
@@ -344,7 +345,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         await(b);
         if (!b.owned) return;                                  // reduced in place, in the gradient itself
         try (TensorScope ignored = TensorScope.open()) {
-            Ops.accumulate(grad[b.unit], b.shard != null ? b.shard : b.flat);
+            InPlace.accumulate(grad[b.unit], b.shard != null ? b.shard : b.flat);
         }
         unshardedBytes -= b.bytes();
         b.close();

@@ -6,6 +6,7 @@ import dev.fullshard.bindings.TorchStable;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.StringJoiner;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -15,7 +16,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>The rules of libtorch 2.10's boxed calling convention (see the ABI notes in docs/):
  * <ul>
- *   <li>every schema argument goes on the stack in schema order, defaults included;</li>
+ *   <li>every schema argument goes on the stack in schema order, defaults included (a call sets
+ *       arguments up to the last one it needs; {@link Op} knows the schema and fills the rest);</li>
  *   <li>each value is a 64-bit StableIValue whose meaning the schema decides: a tensor is a handle,
  *       which the dispatcher consumes (so each slot gets a fresh {@link Tensor#newRef()}); a float is
  *       the bits of a double; a list is a StableListHandle;</li>
@@ -31,18 +33,51 @@ final class Dispatch {
     /** The schema version the stacks below are laid out for (TORCH_ABI_VERSION of 2.10.0). */
     private static final long SCHEMA_VERSION = (2L << 56) | (10L << 48);
 
-    /** An operator name and overload, as C strings made once. */
-    record Op(String name, String overload, MemorySegment cName, MemorySegment cOverload) {
-        static Op of(String qualified) {
-            int dot = qualified.indexOf('.');
-            String name = dot < 0 ? qualified : qualified.substring(0, dot);
-            String overload = dot < 0 ? "" : qualified.substring(dot + 1);
-            return new Op(name, overload, Arena.global().allocateFrom(name), Arena.global().allocateFrom(overload));
+    /**
+     * An operator, made once from its full schema text: the name and overload as C strings, and per
+     * argument whether it is optional and the stack value of its default where {@link OpSchema} can
+     * encode one. A call may stop after the last argument it sets; the trailing defaults are filled in.
+     */
+    static final class Op {
+        private final OpSchema schema;
+        private final MemorySegment cName, cOverload;
+        private final boolean[] optional, fillable;
+        private final long[] defaults;
+
+        private Op(OpSchema schema) {
+            this.schema = schema;
+            this.cName = Arena.global().allocateFrom(schema.name());
+            this.cOverload = Arena.global().allocateFrom(schema.overload());
+            int n = schema.args().size();
+            if (n > Scratch.STACK_SLOTS) throw new IllegalArgumentException(this + ": more than " + Scratch.STACK_SLOTS + " arguments");
+            optional = new boolean[n];
+            fillable = new boolean[n];
+            defaults = new long[n];
+            for (int i = 0; i < n; i++) {
+                OpSchema.Arg a = schema.args().get(i);
+                optional[i] = a.optional();
+                fillable[i] = a.fillable();
+                defaults[i] = a.defaultValue();
+            }
+        }
+
+        /** {@code schema}: as in native_functions.yaml, e.g. {@code "aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor"}. */
+        static Op of(String schema) {
+            return new Op(OpSchema.parse(schema));
+        }
+
+        int argumentCount() {
+            return optional.length;
         }
 
         @Override
         public String toString() {
-            return overload.isEmpty() ? name : name + "." + overload;
+            return schema.overload().isEmpty() ? schema.name() : schema.name() + "." + schema.overload();
+        }
+
+        private IllegalStateException misuse(String problem) {
+            return new IllegalStateException(this + ": " + problem + "; schema arguments: " + schema.args().stream()
+                    .map(a -> a.type() + " " + a.name()).toList());
         }
     }
 
@@ -63,10 +98,30 @@ final class Dispatch {
         return new Dispatch(op, inputs);
     }
 
-    private Dispatch push(long value) {
-        if (slots == Scratch.STACK_SLOTS) throw new IllegalStateException(op + ": more than " + Scratch.STACK_SLOTS + " arguments");
+    /** Every tensor of {@code groups} in one array, for {@link #call} of an operator taking tensor lists. */
+    static Tensor[] inputs(Tensor[]... groups) {
+        return Arrays.stream(groups).flatMap(Arrays::stream).toArray(Tensor[]::new);
+    }
+
+    /**
+     * Puts the next argument; its optionality must match the schema's, which catches a miscounted
+     * {@code none()}. A call that fails here is a programming error, found by the first test that runs it.
+     */
+    private Dispatch push(long value, boolean optional) {
+        if (slots == op.argumentCount()) throw op.misuse("more than " + op.argumentCount() + " arguments");
+        if (op.optional[slots] != optional) {
+            throw op.misuse("argument " + slots + " given as " + (optional ? "optional" : "required"));
+        }
         stack.setAtIndex(JAVA_LONG, slots++, value);
         return this;
+    }
+
+    private Dispatch push(long value) {
+        return push(value, false);
+    }
+
+    private Dispatch pushOptional(long value) {
+        return push(value, true);
     }
 
     Dispatch tensor(Tensor t) {
@@ -75,7 +130,7 @@ final class Dispatch {
 
     /** {@code Tensor?}. */
     Dispatch optTensor(Tensor t) {
-        return push(t == null ? 0 : box(t.newRef()));
+        return pushOptional(t == null ? 0 : box(t.newRef()));
     }
 
     /** {@code Tensor[]}. */
@@ -99,7 +154,7 @@ final class Dispatch {
 
     /** {@code int?}, {@code SymInt?}: null is None. */
     Dispatch optI64(Long v) {
-        return push(v == null ? 0 : box(v));
+        return pushOptional(v == null ? 0 : box(v));
     }
 
     /** {@code float}. */
@@ -109,16 +164,11 @@ final class Dispatch {
 
     /** {@code float?}: null is None. */
     Dispatch optF64(Double v) {
-        return push(v == null ? 0 : box(Double.doubleToRawLongBits(v)));
+        return pushOptional(v == null ? 0 : box(Double.doubleToRawLongBits(v)));
     }
 
     Dispatch bool(boolean v) {
         return push(v ? 1 : 0);
-    }
-
-    /** {@code bool?}: null is None. */
-    Dispatch optBool(Boolean v) {
-        return push(v == null ? 0 : box(v ? 1 : 0));
     }
 
     /** {@code int[]}, {@code SymInt[]}, {@code int[N]}. */
@@ -128,12 +178,18 @@ final class Dispatch {
         return push(list);
     }
 
-    /** {@code int[]?}: null is None. */
-    Dispatch optInts(long... values) {
-        if (values == null) return push(0);
+    /** {@code int[]} from Java ints (dimension lists). */
+    Dispatch ints(int... values) {
         long list = newList(values.length);
-        for (long v : values) listAdd(list, v);
-        return push(box(list));
+        for (int v : values) listAdd(list, v);
+        return push(list);
+    }
+
+    /** {@code int[]?} given (None is never needed), from Java ints (dimension lists). */
+    Dispatch optInts(int... values) {
+        long list = newList(values.length);
+        for (int v : values) listAdd(list, v);
+        return pushOptional(box(list));
     }
 
     /** {@code bool[N]}. */
@@ -150,12 +206,12 @@ final class Dispatch {
 
     /** {@code ScalarType?}: null is None. */
     Dispatch optDtype(DType d) {
-        return push(d == null ? 0 : box(d.code() & 0xFFFF_FFFFL));
+        return pushOptional(d == null ? 0 : box(d.code() & 0xFFFF_FFFFL));
     }
 
     /** {@code Device?}: the device type in the high 32 bits, the index (-1 for none) in the low ones. */
     Dispatch optDevice(Device d) {
-        return push(d == null ? 0 : box(((long) d.typeCode() << 32) | (d.index() & 0xFFFF_FFFFL)));
+        return pushOptional(d == null ? 0 : box(((long) d.typeCode() << 32) | (d.index() & 0xFFFF_FFFFL)));
     }
 
     /**
@@ -168,9 +224,12 @@ final class Dispatch {
         return push(cell.get(JAVA_LONG, 0));
     }
 
-    /** An optional argument passed as None ({@code Scalar?}, {@code Layout?}, {@code Generator?}, ...). */
+    /**
+     * An optional argument passed as None ({@code Scalar?}, {@code Layout?}, {@code Generator?}, ...) where a
+     * later argument is set; trailing defaults need no call.
+     */
     Dispatch none() {
-        return push(0);
+        return pushOptional(0);
     }
 
     // ---------------------------------------------------------------- running
@@ -273,7 +332,11 @@ final class Dispatch {
 
     private void invoke(int returns) {
         if (returns > Scratch.STACK_SLOTS) throw new IllegalStateException(op + ": too many returns");
-        int rc = TorchStable.torch_call_dispatcher(op.cName(), op.cOverload(), stack, SCHEMA_VERSION);
+        for (int i = slots; i < op.argumentCount(); i++) {
+            if (!op.fillable[i]) throw op.misuse("argument " + i + " has no default Dispatch can fill; pass it");
+            stack.setAtIndex(JAVA_LONG, i, op.defaults[i]);
+        }
+        int rc = TorchStable.torch_call_dispatcher(op.cName, op.cOverload, stack, SCHEMA_VERSION);
         if (rc != 0) throw new TorchException(op.toString(), describeInputs(), NativeStderr.lastError());
     }
 

@@ -79,7 +79,7 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor full(double value, DType dtype, Device device, long... shape) {
         Tensor t = empty(dtype, device, shape);
-        Ops.fill(t, value);
+        Copies.fill(t, value);
         return t;
     }
 
@@ -116,7 +116,7 @@ public final class Tensor implements AutoCloseable {
                 long end = Math.min(n, (long) (c + 1) * chunk);
                 for (long i = (long) c * chunk; i < end; i++) data.setAtIndex(ValueLayout.JAVA_DOUBLE, i, sampler.next(randoms[c]));
             });
-            return scope.keep(Ops.toCopy(f64, dtype, device));
+            return scope.keep(Copies.toCopy(f64, dtype, device));
         }
     }
 
@@ -325,7 +325,7 @@ public final class Tensor implements AutoCloseable {
     MemorySegment writableHandle(String op) {
         if (isReadOnly()) {
             throw new IllegalStateException(op + ": " + describe() + " views read-only memory (a memory-mapped file); "
-                    + "make an owned copy (Ops.clone or the checkpoint's copy) before changing it");
+                    + "make an owned copy (Copies.clone or the checkpoint's copy) before changing it");
         }
         return handle();
     }
@@ -386,7 +386,7 @@ public final class Tensor implements AutoCloseable {
         }
         try (TensorScope ignored = TensorScope.open()) {
             Tensor source = this;
-            if (dtype() != as || device().type() != Device.Type.CPU || !isContiguous()) source = Ops.toCopy(this, as, Device.CPU);
+            if (dtype() != as || device().type() != Device.Type.CPU || !isContiguous()) source = Copies.toCopy(this, as, Device.CPU);
             return reader.apply(source.dataSegment());
         }
     }
@@ -394,35 +394,35 @@ public final class Tensor implements AutoCloseable {
     // ---------------------------------------------------------------- views and conversions
 
     public Tensor view(long... shape) {
-        return Ops.view(this, shape);
+        return Views.view(this, shape);
     }
 
     public Tensor reshape(long... shape) {
-        return Ops.reshape(this, shape);
+        return Views.reshape(this, shape);
     }
 
     public Tensor transpose(int dim0, int dim1) {
-        return Ops.transpose(this, dim0, dim1);
+        return Views.transpose(this, dim0, dim1);
     }
 
     public Tensor slice(int dim, long start, long end, long step) {
-        return Ops.slice(this, dim, start, end, step);
+        return Views.slice(this, dim, start, end, step);
     }
 
     public Tensor narrow(int dim, long start, long length) {
-        return Ops.narrow(this, dim, start, length);
+        return Views.narrow(this, dim, start, length);
     }
 
     public Tensor contiguous() {
-        return Ops.contiguous(this);
+        return Views.contiguous(this);
     }
 
     public Tensor to(DType dtype) {
-        return Ops.toCopy(this, dtype, device());
+        return Copies.toCopy(this, dtype, device());
     }
 
     public Tensor to(Device device) {
-        return Ops.toCopy(this, dtype(), device);
+        return Copies.toCopy(this, dtype(), device);
     }
 
     // ---------------------------------------------------------------- lifetime

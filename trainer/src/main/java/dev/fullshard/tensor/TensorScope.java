@@ -10,8 +10,8 @@ import java.util.List;
  *
  * <pre>{@code
  * try (TensorScope scope = TensorScope.open()) {
- *     Tensor h = Ops.mm(x, w);          // closed with the scope
- *     return scope.keep(Ops.silu(h));   // survives it
+ *     Tensor h = Matmul.mm(x, w);          // closed with the scope
+ *     return scope.keep(Elementwise.silu(h));   // survives it
  * }
  * }</pre>
  */

@@ -1,9 +1,9 @@
 package dev.fullshard.dist;
 
 import dev.fullshard.dist.Communicator.Pending;
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import dev.fullshard.train.StopRequest;
@@ -200,7 +200,7 @@ public final class DistTestMain {
         // in place: the shard is the full tensor's own slice at this rank
         Tensor inPlace = Tensor.zeros(DType.F32, Device.CPU, size * n);
         Tensor mySlice = inPlace.narrow(0, (long) rank * n, n);
-        Ops.copyInto(mySlice, Tensor.of(values(rank, n), n));
+        Copies.copyInto(mySlice, Tensor.of(values(rank, n), n));
         comm.allGather(mySlice, inPlace);
         if (!Arrays.equals(inPlace.toFloatArray(), gathered)) problems.add("in-place allGather differs from the concatenation");
 

@@ -4,7 +4,7 @@ import dev.fullshard.bindings.CudaLibraries;
 import dev.fullshard.tensor.Cuda;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Matmul;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,9 +40,9 @@ class NcclCommunicatorGpuTest {
             assertThat(comm.device()).isEqualTo(GPU);
             // A large product queued just before: the collective must wait for it, and the read for the collective.
             Tensor x = Tensor.randn(1, DType.F32, GPU, 2048, 2048);
-            Tensor y = Ops.mm(x, x);
+            Tensor y = Matmul.mm(x, x);
             float[] expected = y.toFloatArray();
-            Tensor z = Ops.mm(x, x);
+            Tensor z = Matmul.mm(x, x);
             comm.allReduceSumAsync(z).await();
             assertThat(z.toFloatArray()).containsExactly(expected);
 

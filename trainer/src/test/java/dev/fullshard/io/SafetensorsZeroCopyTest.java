@@ -1,10 +1,12 @@
 package dev.fullshard.io;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
+import dev.fullshard.tensor.InPlace;
 import dev.fullshard.tensor.NoLeakedTensors;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import dev.fullshard.tensor.Views;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,21 +54,21 @@ class SafetensorsZeroCopyTest {
             SafetensorsWriter.write(file, List.of(WritableTensor.of("w", Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3))));
             try (SafetensorsFile read = SafetensorsFile.open(file)) {
                 Tensor mapped = read.tensor("w");
-                Tensor row = Ops.narrow(mapped, 0, 1, 1);
+                Tensor row = Views.narrow(mapped, 0, 1, 1);
                 assertThat(mapped.isReadOnly()).isTrue();
                 assertThat(row.isReadOnly()).as("a view of read-only memory").isTrue();
                 assertThat(mapped.dataSegment().isReadOnly()).isTrue();
-                assertThatThrownBy(() -> Ops.fill(mapped, 0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("read-only");
-                assertThatThrownBy(() -> Ops.zero(row)).isInstanceOf(IllegalStateException.class);
-                assertThatThrownBy(() -> Ops.mulInPlace(mapped, Tensor.scalar(2.0))).isInstanceOf(IllegalStateException.class);
-                assertThatThrownBy(() -> Ops.addInPlace(row, row, 1.0)).isInstanceOf(IllegalStateException.class);
-                assertThatThrownBy(() -> Ops.copyInto(mapped, Tensor.zeros(DType.F32, dev.fullshard.tensor.Device.CPU, 2, 3)))
+                assertThatThrownBy(() -> Copies.fill(mapped, 0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("read-only");
+                assertThatThrownBy(() -> Copies.zero(row)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> InPlace.mulInPlace(mapped, Tensor.scalar(2.0))).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> InPlace.addInPlace(row, row, 1.0)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Copies.copyInto(mapped, Tensor.zeros(DType.F32, dev.fullshard.tensor.Device.CPU, 2, 3)))
                         .isInstanceOf(IllegalStateException.class);
                 assertThat(mapped.toFloatArray()).as("unchanged").containsExactly(1, 2, 3, 4, 5, 6);
 
                 Tensor owned = read.copy("w", DType.F32);
                 assertThat(owned.isReadOnly()).isFalse();
-                Ops.fill(owned, 7);
+                Copies.fill(owned, 7);
                 assertThat(owned.toFloatArray()).containsOnly(7f);
             }
         }

@@ -2,7 +2,8 @@ package dev.fullshard.model;
 
 import dev.fullshard.tensor.AutogradOracle;
 import dev.fullshard.tensor.DType;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -32,7 +33,7 @@ final class GradCheck {
     /** Σ out·r. */
     static double dot(Tensor out, Tensor r) {
         try (TensorScope ignored = TensorScope.open()) {
-            return Ops.sum(Ops.mul(out.to(DType.F64), r.to(DType.F64))).item();
+            return Reductions.sum(Elementwise.mul(out.to(DType.F64), r.to(DType.F64))).item();
         }
     }
 

@@ -4,8 +4,11 @@ import dev.fullshard.bindings.TorchStable;
 import dev.fullshard.model.TinyModels.Variant;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.Layers;
+import dev.fullshard.tensor.Matmul;
 import dev.fullshard.tensor.NoLeakedTensors;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -64,7 +67,7 @@ class ModelLayersTest {
                 return GradCheck.dot(layer.forward(inputs), r);
             }
         }, FD_ATOL, FD_RTOL);
-        Map<String, Tensor> oracle = GradCheck.autograd(inputs, leaves -> Ops.sum(Ops.mul(aten.apply(leaves), r)));
+        Map<String, Tensor> oracle = GradCheck.autograd(inputs, leaves -> Reductions.sum(Elementwise.mul(aten.apply(leaves), r)));
         GradCheck.assertClose(what + " vs autograd", analytic, oracle, F64_ATOL, F64_RTOL);
         Map<String, Tensor> f32 = new LinkedHashMap<>();
         for (var e : inputs.entrySet()) f32.put(e.getKey(), e.getValue().to(DType.F32));
@@ -79,7 +82,7 @@ class ModelLayersTest {
 
     private static Tensor randn(long seed, double scale, long... shape) {
         try (TensorScope s = TensorScope.open()) {
-            return s.keep(Ops.mul(Tensor.randn(seed, DType.F64, Device.CPU, shape), scale));
+            return s.keep(Elementwise.mul(Tensor.randn(seed, DType.F64, Device.CPU, shape), scale));
         }
     }
 
@@ -119,8 +122,8 @@ class ModelLayersTest {
             Tensor dw = Tensor.full(1.0, DType.F32, Device.CPU, 2, 5), db = Tensor.full(-1.0, DType.F32, Device.CPU, 2);
             Linear.backward(g, x, w, dw, db);
             assertThat(dw.dtype()).isEqualTo(DType.F32);
-            double[] expectedW = Ops.add(Ops.mm(g.transpose(0, 1), x).to(DType.F64), 1.0).toDoubleArray();
-            double[] expectedB = Ops.add(Ops.sum(g.to(DType.F64), false, 0), -1.0).toDoubleArray();
+            double[] expectedW = Elementwise.add(Matmul.mm(g.transpose(0, 1), x).to(DType.F64), 1.0).toDoubleArray();
+            double[] expectedB = Elementwise.add(Reductions.sum(g.to(DType.F64), false, 0), -1.0).toDoubleArray();
             // The bf16 product is exact in float32 only up to its own rounding: compare to 1 bf16 ulp.
             assertThat(dw.toDoubleArray()).containsExactly(expectedW, org.assertj.core.data.Offset.offset(2e-2));
             assertThat(db.toDoubleArray()).containsExactly(expectedB, org.assertj.core.data.Offset.offset(1e-6));
@@ -143,7 +146,7 @@ class ModelLayersTest {
                     Embedding.backward(r, tokens, dw);
                     return named("w", dw);
                 }
-            }, t -> Ops.embedding(t.get("w"), tokens.reshape(-1)));
+            }, t -> Layers.embedding(t.get("w"), tokens.reshape(-1)));
         }
     }
 
@@ -193,7 +196,7 @@ class ModelLayersTest {
     @Test
     void rmsNorm() {
         try (TensorScope s = TensorScope.open()) {
-            Tensor w = Ops.add(randn(9, 0.2, 8), 1.0);
+            Tensor w = Elementwise.add(randn(9, 0.2, 8), 1.0);
             check("RmsNorm", named("x", randn(8, 1, 2, 3, 8), "w", w), new Layer() {
                 public Tensor forward(Map<String, Tensor> t) {
                     return RmsNorm.forward(t.get("x"), t.get("w"), 1e-5).output();
@@ -348,7 +351,7 @@ class ModelLayersTest {
                     Tensor dw = zerosLike(t.get("w"));
                     CrossEntropy.Result res = CrossEntropy.forwardBackward(t.get("h"), t.get("w"), targets, smoothing, chunk, 5, dw);
                     double factor = r.item();
-                    return named("h", Ops.mul(res.dHidden(), factor), "w", Ops.mul(dw, factor));
+                    return named("h", Elementwise.mul(res.dHidden(), factor), "w", Elementwise.mul(dw, factor));
                 }
             }, t -> AtenForward.crossEntropy(AtenForward.linear(t.get("h"), t.get("w"), null), targets, smoothing));
         }

@@ -3,8 +3,8 @@ package dev.fullshard.model;
 import dev.fullshard.model.TinyModels.Variant;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.NoLeakedTensors;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -67,7 +67,7 @@ class ModelLossTest {
         double tol = dtype == DType.F64 ? 1e-13 : 2e-6;
         try (TensorScope s = TensorScope.open()) {
             Tensor h = Tensor.randn(51, DType.F64, Device.CPU, N, D).to(dtype);
-            Tensor w = Ops.mul(Tensor.randn(52, DType.F64, Device.CPU, V, D), 0.7).to(dtype);
+            Tensor w = Elementwise.mul(Tensor.randn(52, DType.F64, Device.CPU, V, D), 0.7).to(dtype);
             Tensor targets = Tensor.of(TARGETS, N);
             JavaCrossEntropy ref = JavaCrossEntropy.of(h.toDoubleArray(), w.toDoubleArray(), TARGETS, eps, 8.0);
             assertThat(ref.count()).isEqualTo(8);

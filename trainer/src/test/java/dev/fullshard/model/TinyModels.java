@@ -4,7 +4,7 @@ import dev.fullshard.model.ModelConfig.Architecture;
 import dev.fullshard.model.ModelConfig.RopeScaling;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 
@@ -63,10 +63,10 @@ final class TinyModels {
             try (TensorScope scope = TensorScope.open()) {
                 Tensor unit = Tensor.randn(seed * 7919 + i++, DType.F64, Device.CPU, e.getValue());
                 Tensor v;
-                if (name.endsWith("norm.weight")) v = Ops.add(Ops.mul(unit, 0.2), 1.0);
-                else if (name.endsWith(".bias")) v = Ops.mul(unit, 0.2);
+                if (name.endsWith("norm.weight")) v = Elementwise.add(Elementwise.mul(unit, 0.2), 1.0);
+                else if (name.endsWith(".bias")) v = Elementwise.mul(unit, 0.2);
                 else if (name.equals("model.embed_tokens.weight")) v = unit;
-                else v = Ops.mul(unit, 0.3);
+                else v = Elementwise.mul(unit, 0.3);
                 t.put(name, scope.keep(v.to(dtype)));
             }
         }

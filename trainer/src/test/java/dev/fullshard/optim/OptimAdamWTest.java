@@ -1,9 +1,9 @@
 package dev.fullshard.optim;
 
+import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
 import dev.fullshard.tensor.NoLeakedTensors;
-import dev.fullshard.tensor.Ops;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -160,9 +160,9 @@ class OptimAdamWTest {
             }
             // A checkpoint: copies of the state, detached from the first optimizer, then a new optimizer.
             Map<String, Tensor> saved = new LinkedHashMap<>();
-            for (var e : first.state().entrySet()) saved.put(e.getKey(), Ops.clone(e.getValue()));
+            for (var e : first.state().entrySet()) saved.put(e.getKey(), Copies.clone(e.getValue()));
             Map<String, Tensor> savedParams = new LinkedHashMap<>();
-            for (var e : resumedParams.entrySet()) savedParams.put(e.getKey(), Ops.clone(e.getValue()));
+            for (var e : resumedParams.entrySet()) savedParams.put(e.getKey(), Copies.clone(e.getValue()));
             AdamW resumed = new AdamW(savedParams, WD);
             resumed.load(saved);
             assertThat(resumed.stepCount()).isEqualTo(3);
@@ -230,7 +230,7 @@ class OptimAdamWTest {
             boolean[] overflow = {false, true, false, true, false};
             for (int k = 0; k < overflow.length; k++) {
                 try (TensorScope inner = TensorScope.open()) {
-                    Ops.fill(foundInf, overflow[k] ? 1 : 0);
+                    Copies.fill(foundInf, overflow[k] ? 1 : 0);
                     Map<String, double[]> g = grads(300 + k);
                     boolean taken = opt.step(toTensors(g), 1e-2, gradScale, foundInf);
                     assertThat(taken).isEqualTo(!overflow[k]);

@@ -22,7 +22,7 @@ import java.util.Map;
  * thread's previous grad mode; tests keep grad mode off everywhere else.
  */
 public final class AutogradOracle implements AutoCloseable {
-    private static final Dispatch.Op BACKWARD = Dispatch.Op.of("aten::_backward");
+    private static final Dispatch.Op BACKWARD = Dispatch.Op.of("aten::_backward(Tensor self, Tensor[] inputs, Tensor? gradient=None, bool? retain_graph=None, bool create_graph=False) -> ()");
 
     private final GradMode.Restore restore;
     private final Map<Tensor, Tensor> grads = new IdentityHashMap<>();
@@ -46,22 +46,22 @@ public final class AutogradOracle implements AutoCloseable {
         if (!value.dtype().isFloatingPoint()) throw new IllegalArgumentException("only floating-point leaves have gradients, got " + value.describe());
         Tensor leaf, buffer;
         try (GradMode.Restore ignored = GradMode.set(false)) {
-            leaf = Ops.toCopy(value, value.dtype(), value.device());
-            buffer = Ops.zerosLike(leaf);
+            leaf = Copies.toCopy(value, value.dtype(), value.device());
+            buffer = Copies.zerosLike(leaf);
         }
         Tensor.check(TorchStable.torch_set_requires_grad(leaf.handle(), true), "torch_set_requires_grad", leaf);
         try (TensorScope ignored = TensorScope.open()) {
-            Tensor alias = Ops.view(leaf, leaf.shape());
+            Tensor alias = Views.view(leaf, leaf.shape());
             backward(alias, new Tensor[]{leaf}, buffer);
         }
         grads.put(leaf, buffer);
         // The seeding must have made the buffer the leaf's .grad: a probe backward of 1·leaf adds 1 to every element.
         try (TensorScope ignored = TensorScope.open()) {
-            Tensor probe = Ops.sum(Ops.mul(leaf, Ops.onesLike(leaf)));
+            Tensor probe = Reductions.sum(Elementwise.mul(leaf, Copies.onesLike(leaf)));
             backward(probe, new Tensor[]{leaf}, null);
             double[] g = buffer.toDoubleArray();
             for (double v : g) if (v != 1.0) throw new IllegalStateException("leaf .grad is not the seeded buffer (AccumulateGrad copied it)");
-            Ops.zero(buffer);
+            Copies.zero(buffer);
         }
         return leaf;
     }
@@ -88,7 +88,7 @@ public final class AutogradOracle implements AutoCloseable {
         all[0] = self;
         all[1] = gradient;
         System.arraycopy(inputs, 0, all, 2, inputs.length);
-        Dispatch.call(BACKWARD, all).tensor(self).tensors(inputs).optTensor(gradient).optBool(null).bool(false).run();
+        Dispatch.call(BACKWARD, all).tensor(self).tensors(inputs).optTensor(gradient).run();
     }
 
     @Override

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Double-precision reference math for the Ops tests (matrix products, softmax, RMSNorm, attention,
+ * Double-precision reference math for the op tests (matrix products, softmax, RMSNorm, attention,
  * finite differences), written from the textbook definitions and independent of libtorch. Inputs
  * are {@link Ref}s read back from the tensors under test, so a reference sees exactly the (possibly
  * bf16-rounded) values the op saw.

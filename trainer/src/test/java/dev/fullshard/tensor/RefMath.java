@@ -6,7 +6,7 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Shape manipulation, broadcasting and reductions on {@link Ref} arrays, written from the NumPy/ATen
- * definitions by index arithmetic: the reference side of the Ops*Test classes.
+ * definitions by index arithmetic: the reference side of the op tests (ViewsAndCopiesTest, ElementwiseTest, ...).
  */
 final class RefMath {
     private RefMath() {
@@ -39,7 +39,7 @@ final class RefMath {
             }
             case TRANSPOSED -> {
                 Tensor base = values.transpose(last - 1, last).toTensor(dtype);
-                Tensor t = Ops.transpose(base, last - 1, last);
+                Tensor t = Views.transpose(base, last - 1, last);
                 if (t.isContiguous()) throw new AssertionError("transposed input " + t + " is contiguous");
                 return new Input(t, Ref.of(base).transpose(last - 1, last));
             }
@@ -53,7 +53,7 @@ final class RefMath {
                     return values.get(src);
                 });
                 Tensor base = gappy.toTensor(dtype);
-                Tensor t = Ops.slice(base, last, 0, wide[last], 2);
+                Tensor t = Views.slice(base, last, 0, wide[last], 2);
                 if (t.isContiguous()) throw new AssertionError("strided input " + t + " is contiguous");
                 return new Input(t, slice(Ref.of(base), last, 0, wide[last], 2));
             }

@@ -34,7 +34,7 @@ class TensorLifecycleTest {
 
     // ================================================================ no leaks
 
-    /** Op calls made by one {@link #iteration}: each Ops.* call counts as one. */
+    /** Op calls made by one {@link #iteration}: each call of an op class (Views, Elementwise, ...) counts as one. */
     private static final int OPS_PER_ITERATION = 10;
     private static final int OP_CALLS = 100_000;
     private static final int WARM_UP_OP_CALLS = 30_000;
@@ -92,17 +92,17 @@ class TensorLifecycleTest {
     /** One iteration: {@link #OPS_PER_ITERATION} op calls in their own scope; returns a value to check. */
     private static double iteration(Tensor x, Tensor y, Tensor half) {
         try (TensorScope ignored = TensorScope.open()) {
-            Tensor a = Ops.clone(x);                          //  1 fresh 16 KiB input for this iteration
-            Tensor m = Ops.mul(a, y);                         //  2 dispatcher
-            Tensor s = Ops.add(m, a);                         //  3 shim (subtract with alpha -1)
+            Tensor a = Copies.clone(x);                          //  1 fresh 16 KiB input for this iteration
+            Tensor m = Elementwise.mul(a, y);                         //  2 dispatcher
+            Tensor s = Elementwise.add(m, a);                         //  3 shim (subtract with alpha -1)
             m.close();                                        //    closed before its scope
-            Tensor t = Ops.transpose(s, 0, 1);                //  4 view
-            Tensor rows = Ops.slice(t, 0, 0, 64, 2);          //  5 view, boxed optional ints
+            Tensor t = Views.transpose(s, 0, 1);                //  4 view
+            Tensor rows = Views.slice(t, 0, 0, 64, 2);          //  5 view, boxed optional ints
             Tensor blocks = a.view(4, 16, 64);                //  6 view
-            Tensor[] parts = Ops.unbind(blocks, 0);           //  7 Tensor[] returned as a list
-            Tensor c = Ops.cat(0, parts[1], rows);            //  8 Tensor[] argument
-            Ops.mulInPlace(c, half);                          //  9 in place: the returned alias is released
-            return Ops.sum(c).item();                         // 10 reduction to 0-dim (item() copies it out)
+            Tensor[] parts = Views.unbind(blocks, 0);           //  7 Tensor[] returned as a list
+            Tensor c = Copies.cat(0, parts[1], rows);            //  8 Tensor[] argument
+            InPlace.mulInPlace(c, half);                          //  9 in place: the returned alias is released
+            return Reductions.sum(c).item();                         // 10 reduction to 0-dim (item() copies it out)
         }
     }
 
@@ -115,7 +115,7 @@ class TensorLifecycleTest {
             Tensor a = Tensor.zeros(DType.F32, Device.CPU, 2, 2);
             Tensor b;
             try (TensorScope inner = TensorScope.open()) {
-                b = Ops.add(a, a);
+                b = Elementwise.add(a, a);
                 Tensor view = b.view(4);
                 assertThat(inner.size()).isEqualTo(2);
                 assertThat(outer.size()).isEqualTo(1);
@@ -135,7 +135,7 @@ class TensorLifecycleTest {
         try (TensorScope outer = TensorScope.open()) {
             try (TensorScope inner = TensorScope.open()) {
                 Tensor tmp = Tensor.full(3.0, DType.F32, Device.CPU, 3);
-                kept = inner.keep(Ops.mul(tmp, tmp));
+                kept = inner.keep(Elementwise.mul(tmp, tmp));
                 assertThat(inner.size()).isEqualTo(1);
                 assertThat(outer.size()).isEqualTo(1);
             }
@@ -181,7 +181,7 @@ class TensorLifecycleTest {
         long before = Tensor.liveCount();
         try (TensorScope scope = TensorScope.open()) {
             Tensor a = Tensor.zeros(DType.F32, Device.CPU, 8);
-            Tensor b = Ops.add(a, a);
+            Tensor b = Elementwise.add(a, a);
             a.close();
             a.close(); // a second close is a no-op
             assertThat(a.isClosed()).isTrue();
@@ -197,7 +197,7 @@ class TensorLifecycleTest {
         long before = Tensor.liveCount();
         try (TensorScope scope = TensorScope.open()) {
             Tensor a = Tensor.zeros(DType.F32, Device.CPU, 4);
-            for (int i = 0; i < 10_000; i++) Ops.add(a, a).close();
+            for (int i = 0; i < 10_000; i++) Elementwise.add(a, a).close();
             assertThat(scope.size()).isEqualTo(1);
             assertThat(Tensor.liveCount()).isEqualTo(before + 1);
         }
@@ -211,7 +211,7 @@ class TensorLifecycleTest {
         assertThatThrownBy(() -> {
             try (TensorScope ignored = TensorScope.open()) {
                 made.add(Tensor.zeros(DType.F32, Device.CPU, 2, 3));
-                made.add(Ops.transpose(made.get(0), 0, 1));
+                made.add(Views.transpose(made.get(0), 0, 1));
                 throw new IllegalStateException("boom");
             }
         }).isInstanceOf(IllegalStateException.class).hasMessage("boom");
@@ -222,7 +222,7 @@ class TensorLifecycleTest {
             try (TensorScope ignored = TensorScope.open()) {
                 made.add(Tensor.zeros(DType.F32, Device.CPU, 2, 3));
                 made.add(Tensor.zeros(DType.F32, Device.CPU, 2, 4));
-                Ops.cat(0, made.get(2), made.get(3));
+                Copies.cat(0, made.get(2), made.get(3));
             }
         }).isInstanceOf(TorchException.class);
         assertThat(made).hasSize(4).allMatch(Tensor::isClosed);
@@ -276,10 +276,10 @@ class TensorLifecycleTest {
                 for (int i = 0; i < 6; i++) data.setAtIndex(JAVA_FLOAT, i, i);
                 wrapped = Tensor.wrap(data, DType.F32, 2, 3);
                 transposed = wrapped.transpose(0, 1);
-                sliced = Ops.slice(transposed, 0, 1, 3, 1);  // a view of a view
+                sliced = Views.slice(transposed, 0, 1, 3, 1);  // a view of a view
                 reshaped = wrapped.reshape(3, 2);
-                unbound = Ops.unbind(wrapped, 0)[1];
-                computed = Ops.mul(wrapped, wrapped);          // a new tensor, not a view
+                unbound = Views.unbind(wrapped, 0)[1];
+                computed = Elementwise.mul(wrapped, wrapped);          // a new tensor, not a view
 
                 data.setAtIndex(JAVA_FLOAT, 0, 10f);           // zero-copy: Java writes are visible
                 assertThat(wrapped.toFloatArray()).containsExactly(10f, 1f, 2f, 3f, 4f, 5f);
@@ -296,9 +296,9 @@ class TensorLifecycleTest {
             afterClose.forEach((name, t) -> {
                 assertThatThrownBy(t::toFloatArray).as(name + ": read")
                         .isInstanceOf(IllegalStateException.class).hasMessageContaining("arena is closed");
-                assertThatThrownBy(() -> Ops.mul(t, t)).as(name + ": dispatcher op").isInstanceOf(IllegalStateException.class);
-                assertThatThrownBy(() -> Ops.add(t, t)).as(name + ": shim op").isInstanceOf(IllegalStateException.class);
-                assertThatThrownBy(() -> Ops.sum(t)).as(name + ": reduction").isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Elementwise.mul(t, t)).as(name + ": dispatcher op").isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Elementwise.add(t, t)).as(name + ": shim op").isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> Reductions.sum(t)).as(name + ": reduction").isInstanceOf(IllegalStateException.class);
                 assertThatThrownBy(() -> t.view(-1)).as(name + ": new view").isInstanceOf(IllegalStateException.class);
             });
             assertThat(computed.toFloatArray()).as("a result computed before the arena closed owns its memory")

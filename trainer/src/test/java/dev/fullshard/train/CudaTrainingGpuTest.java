@@ -3,21 +3,24 @@ package dev.fullshard.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.bindings.CudaLibraries;
+import dev.fullshard.model.Attention;
 import dev.fullshard.model.CausalLm;
 import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.ModelConfig.Architecture;
 import dev.fullshard.model.ModelPresets;
 import dev.fullshard.model.Parameters;
-import dev.fullshard.model.ModelConfig.Architecture;
 import dev.fullshard.tensor.Cuda;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
-import dev.fullshard.tensor.Ops;
+import dev.fullshard.tensor.Elementwise;
+import dev.fullshard.tensor.Layers;
+import dev.fullshard.tensor.Reductions;
 import dev.fullshard.tensor.Tensor;
 import dev.fullshard.tensor.TensorScope;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.assertj.core.data.Percentage;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -69,7 +72,7 @@ class CudaTrainingGpuTest {
             assertThat(b.value()).isCloseTo(a.value(), Percentage.withPercentage(1e-2));
             for (String name : cpuGrads.names()) {
                 Tensor expected = cpuGrads.get(name);
-                double scale = Math.max(1e-3, Ops.amax(Ops.abs(expected), false).item());
+                double scale = Math.max(1e-3, Reductions.amax(Elementwise.abs(expected), false).item());
                 assertThat(maxDiff(gpuGradsOnDevice.get(name).to(Device.CPU), expected) / scale).as(name).isLessThan(1e-3);
             }
         }
@@ -81,12 +84,12 @@ class CudaTrainingGpuTest {
         try (TensorScope ignored = TensorScope.open()) {
             Tensor q = Tensor.randn(1, DType.BF16, GPU, 2, 4, 300, 64), k = Tensor.randn(2, DType.BF16, GPU, 2, 4, 300, 64);
             Tensor v = Tensor.randn(3, DType.BF16, GPU, 2, 4, 300, 64), g = Tensor.randn(4, DType.BF16, GPU, 2, 4, 300, 64);
-            Ops.AttentionResult flash = Ops.attention(q, k, v, true, null);
-            assertThat(flash.kernel()).isEqualTo(Ops.AttentionKernel.CUDA_FLASH);
-            Ops.AttentionResult math = Ops.attention(q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), true, null, Ops.AttentionKernel.MATH);
+            Layers.AttentionResult flash = Attention.scaledDotProduct(q, k, v, true, null);
+            assertThat(flash.kernel()).isEqualTo(Layers.AttentionKernel.CUDA_FLASH);
+            Layers.AttentionResult math = Attention.scaledDotProduct(q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), true, null, Layers.AttentionKernel.MATH);
             assertThat(maxDiff(flash.output(), math.output())).isLessThan(2e-2);
-            Ops.AttentionGrads gf = Ops.attentionBackward(g, q, k, v, flash, true, null);
-            Ops.AttentionGrads gm = Ops.attentionBackward(g.to(DType.F32), q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), math, true, null);
+            Layers.AttentionGrads gf = Attention.scaledDotProductBackward(g, q, k, v, flash, true, null);
+            Layers.AttentionGrads gm = Attention.scaledDotProductBackward(g.to(DType.F32), q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), math, true, null);
             assertThat(maxDiff(gf.query(), gm.query())).isLessThan(5e-2);
             assertThat(maxDiff(gf.key(), gm.key())).isLessThan(5e-2);
             assertThat(maxDiff(gf.value(), gm.value())).isLessThan(5e-2);
@@ -128,6 +131,6 @@ class CudaTrainingGpuTest {
     }
 
     private static double maxDiff(Tensor a, Tensor b) {
-        return Ops.amax(Ops.abs(Ops.sub(a.to(DType.F32), b.to(DType.F32))), false).item();
+        return Reductions.amax(Elementwise.abs(Elementwise.sub(a.to(DType.F32), b.to(DType.F32))), false).item();
     }
 }

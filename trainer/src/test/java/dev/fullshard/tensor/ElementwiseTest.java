@@ -19,11 +19,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.offset;
 
 /**
- * Elementwise {@link Ops} against a double-precision Java reference, in float32 and bfloat16, on
+ * {@link Elementwise} ops against a double-precision Java reference, in float32 and bfloat16, on
  * contiguous, transposed and strided inputs. 6×37 elements exercise both the vectorised loop and its tail.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsElementwiseTest {
+class ElementwiseTest {
     private static final long ROWS = 6, COLS = 37;
     private static Ref randn(long seed, double scale) {
         return Ref.randn(seed, scale, ROWS, COLS);
@@ -72,51 +72,51 @@ class OpsElementwiseTest {
     @ParameterizedTest(name = "aten::subtract.Tensor as add {0}")
     @EnumSource(names = {"F32", "BF16"})
     void addTensor(DType dtype) {
-        checkBinary("add", Ops::add, Double::sum, randn(1, 1), randn(2, 1), dtype, false);
+        checkBinary("add", Elementwise::add, Double::sum, randn(1, 1), randn(2, 1), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::subtract.Tensor as add with alpha, broadcast {0}")
     @EnumSource(names = {"F32", "BF16"})
     void addWithAlphaBroadcast(DType dtype) {
-        checkBinary("add alpha 0.5", (a, b) -> Ops.add(a, b, 0.5), (a, b) -> a + 0.5 * b,
+        checkBinary("add alpha 0.5", (a, b) -> Elementwise.add(a, b, 0.5), (a, b) -> a + 0.5 * b,
                 randn(3, 1), Ref.randn(4, 1, COLS), dtype, false);
-        checkBinary("add alpha -3", (a, b) -> Ops.add(a, b, -3), (a, b) -> a - 3 * b,
+        checkBinary("add alpha -3", (a, b) -> Elementwise.add(a, b, -3), (a, b) -> a - 3 * b,
                 Ref.randn(5, 1, 1, COLS), Ref.randn(6, 1, ROWS, 1), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::subtract.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void subTensor(DType dtype) {
-        checkBinary("sub", Ops::sub, (a, b) -> a - b, randn(7, 1), randn(8, 1), dtype, false);
-        checkBinary("sub broadcast", Ops::sub, (a, b) -> a - b, randn(9, 1), Ref.randn(10, 1, ROWS, 1), dtype, false);
+        checkBinary("sub", Elementwise::sub, (a, b) -> a - b, randn(7, 1), randn(8, 1), dtype, false);
+        checkBinary("sub broadcast", Elementwise::sub, (a, b) -> a - b, randn(9, 1), Ref.randn(10, 1, ROWS, 1), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::subtract.Tensor with alpha {0}")
     @EnumSource(names = {"F32", "BF16"})
     void subWithAlpha(DType dtype) {
-        checkBinary("sub alpha 2.5", (a, b) -> Ops.sub(a, b, 2.5), (a, b) -> a - 2.5 * b,
+        checkBinary("sub alpha 2.5", (a, b) -> Elementwise.sub(a, b, 2.5), (a, b) -> a - 2.5 * b,
                 randn(11, 1), Ref.randn(12, 1, COLS), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::subtract.Tensor with a 0-dim scalar (add double) {0}")
     @EnumSource(names = {"F32", "BF16"})
     void addDouble(DType dtype) {
-        checkUnary("add 0.375", x -> Ops.add(x, 0.375), x -> x + 0.375, randn(13, 1), dtype);
-        checkUnary("add -1e3", x -> Ops.add(x, -1e3), x -> x - 1e3, randn(14, 1), dtype);
+        checkUnary("add 0.375", x -> Elementwise.add(x, 0.375), x -> x + 0.375, randn(13, 1), dtype);
+        checkUnary("add -1e3", x -> Elementwise.add(x, -1e3), x -> x - 1e3, randn(14, 1), dtype);
     }
 
     @ParameterizedTest(name = "aten::mul.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void mulTensor(DType dtype) {
-        checkBinary("mul", Ops::mul, (a, b) -> a * b, randn(15, 1), randn(16, 2), dtype, false);
-        checkBinary("mul broadcast", Ops::mul, (a, b) -> a * b, randn(17, 1), Ref.randn(18, 1, COLS), dtype, false);
+        checkBinary("mul", Elementwise::mul, (a, b) -> a * b, randn(15, 1), randn(16, 2), dtype, false);
+        checkBinary("mul broadcast", Elementwise::mul, (a, b) -> a * b, randn(17, 1), Ref.randn(18, 1, COLS), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::mul.Tensor with a 0-dim double keeps the dtype {0}")
     @EnumSource(names = {"F32", "BF16"})
     void mulDouble(DType dtype) {
-        checkUnary("mul 1/3", x -> Ops.mul(x, 1.0 / 3), x -> x / 3, randn(19, 3), dtype);
-        checkUnary("mul -1e4", x -> Ops.mul(x, -1e4), x -> x * -1e4, randn(20, 1), dtype);
+        checkUnary("mul 1/3", x -> Elementwise.mul(x, 1.0 / 3), x -> x / 3, randn(19, 3), dtype);
+        checkUnary("mul -1e4", x -> Elementwise.mul(x, -1e4), x -> x * -1e4, randn(20, 1), dtype);
     }
 
     @ParameterizedTest(name = "aten::mul_.Tensor through a view {0}")
@@ -125,9 +125,9 @@ class OpsElementwiseTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor base = randn(21, 1).transpose(0, 1).toTensor(dtype);
             Ref before = Ref.of(base);
-            Tensor view = Ops.transpose(base, 0, 1);
+            Tensor view = Views.transpose(base, 0, 1);
             Input b = input(Ref.randn(22, 1, COLS), dtype, Layout.STRIDED);
-            Ops.mulInPlace(view, b.tensor());
+            InPlace.mulInPlace(view, b.tensor());
             assertThat(base.dtype()).isEqualTo(dtype);
             Ref expected = RefMath.zip(before.transpose(0, 1), b.values(), (x, y) -> x * y);
             Ref.assertClose(view, expected, dtype, "mul_ seen through the view");
@@ -141,9 +141,9 @@ class OpsElementwiseTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor base = randn(23, 1).transpose(0, 1).toTensor(dtype);
             Ref before = Ref.of(base);
-            Tensor view = Ops.transpose(base, 0, 1);
+            Tensor view = Views.transpose(base, 0, 1);
             Input b = input(Ref.randn(24, 1, ROWS, 1), dtype, Layout.CONTIGUOUS);
-            Ops.addInPlace(view, b.tensor(), -0.25);
+            InPlace.addInPlace(view, b.tensor(), -0.25);
             assertThat(base.dtype()).isEqualTo(dtype);
             Ref expected = RefMath.zip(before.transpose(0, 1), b.values(), (x, y) -> x - 0.25 * y);
             Ref.assertClose(base, expected.transpose(0, 1), dtype, "add_ seen in the base");
@@ -153,15 +153,15 @@ class OpsElementwiseTest {
     @ParameterizedTest(name = "aten::div.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void div(DType dtype) {
-        checkBinary("div", Ops::div, (a, b) -> a / b, randn(25, 2), randn(26, 1).map(awayFromZero(0.25)), dtype, false);
-        checkBinary("div broadcast", Ops::div, (a, b) -> a / b, randn(27, 2),
+        checkBinary("div", Elementwise::div, (a, b) -> a / b, randn(25, 2), randn(26, 1).map(awayFromZero(0.25)), dtype, false);
+        checkBinary("div broadcast", Elementwise::div, (a, b) -> a / b, randn(27, 2),
                 Ref.randn(28, 1, ROWS, 1).map(awayFromZero(0.25)), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::pow.Tensor_Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void pow(DType dtype) {
-        checkBinary("pow", Ops::pow, Math::pow, randn(29, 1).map(x -> Math.abs(x) + 0.2), randn(30, 1.5), dtype, false);
+        checkBinary("pow", Elementwise::pow, Math::pow, randn(29, 1).map(x -> Math.abs(x) + 0.2), randn(30, 1.5), dtype, false);
     }
 
     @ParameterizedTest(name = "aten::pow.Tensor_Tensor with a 0-dim exponent and negative bases {0}")
@@ -170,7 +170,7 @@ class OpsElementwiseTest {
         for (double e : new double[]{2, 3, 0.5, -1}) {
             try (TensorScope s = TensorScope.open()) {
                 Tensor exponent = Tensor.full(e, dtype, Device.CPU);
-                checkUnary("pow " + e, x -> Ops.pow(x, exponent), x -> Math.pow(x, e), randn(31, 1).map(awayFromZero(0.1)), dtype);
+                checkUnary("pow " + e, x -> Elementwise.pow(x, exponent), x -> Math.pow(x, e), randn(31, 1).map(awayFromZero(0.1)), dtype);
             }
         }
     }
@@ -180,55 +180,55 @@ class OpsElementwiseTest {
     @ParameterizedTest(name = "aten::neg {0}")
     @EnumSource(names = {"F32", "BF16"})
     void neg(DType dtype) {
-        checkUnary("neg", Ops::neg, x -> -x, randn(32, 1), dtype);
+        checkUnary("neg", Elementwise::neg, x -> -x, randn(32, 1), dtype);
     }
 
     @ParameterizedTest(name = "aten::exp {0}")
     @EnumSource(names = {"F32", "BF16"})
     void exp(DType dtype) {
-        checkUnary("exp", Ops::exp, Math::exp, randn(33, 3), dtype);
+        checkUnary("exp", Elementwise::exp, Math::exp, randn(33, 3), dtype);
     }
 
     @ParameterizedTest(name = "aten::log {0}")
     @EnumSource(names = {"F32", "BF16"})
     void log(DType dtype) {
-        checkUnary("log", Ops::log, Math::log, randn(34, 2).map(x -> Math.abs(x) + 0.01), dtype);
+        checkUnary("log", Elementwise::log, Math::log, randn(34, 2).map(x -> Math.abs(x) + 0.01), dtype);
     }
 
     @ParameterizedTest(name = "aten::rsqrt {0}")
     @EnumSource(names = {"F32", "BF16"})
     void rsqrt(DType dtype) {
-        checkUnary("rsqrt", Ops::rsqrt, x -> 1 / Math.sqrt(x), randn(35, 2).map(x -> Math.abs(x) + 0.01), dtype);
+        checkUnary("rsqrt", Elementwise::rsqrt, x -> 1 / Math.sqrt(x), randn(35, 2).map(x -> Math.abs(x) + 0.01), dtype);
     }
 
     @ParameterizedTest(name = "aten::square {0}")
     @EnumSource(names = {"F32", "BF16"})
     void square(DType dtype) {
-        checkUnary("square", Ops::square, x -> x * x, randn(36, 2), dtype);
+        checkUnary("square", Elementwise::square, x -> x * x, randn(36, 2), dtype);
     }
 
     @ParameterizedTest(name = "aten::abs {0}")
     @EnumSource(names = {"F32", "BF16"})
     void abs(DType dtype) {
-        checkUnary("abs", Ops::abs, Math::abs, randn(37, 1), dtype);
+        checkUnary("abs", Elementwise::abs, Math::abs, randn(37, 1), dtype);
     }
 
     @ParameterizedTest(name = "aten::reciprocal {0}")
     @EnumSource(names = {"F32", "BF16"})
     void reciprocal(DType dtype) {
-        checkUnary("reciprocal", Ops::reciprocal, x -> 1 / x, randn(38, 1).map(awayFromZero(0.05)), dtype);
+        checkUnary("reciprocal", Elementwise::reciprocal, x -> 1 / x, randn(38, 1).map(awayFromZero(0.05)), dtype);
     }
 
     @ParameterizedTest(name = "aten::sigmoid {0}")
     @EnumSource(names = {"F32", "BF16"})
     void sigmoidOp(DType dtype) {
-        checkUnary("sigmoid", Ops::sigmoid, RefMath::sigmoid, randn(39, 4), dtype);
+        checkUnary("sigmoid", Elementwise::sigmoid, RefMath::sigmoid, randn(39, 4), dtype);
     }
 
     @ParameterizedTest(name = "aten::silu {0}")
     @EnumSource(names = {"F32", "BF16"})
     void silu(DType dtype) {
-        checkUnary("silu", Ops::silu, x -> x * sigmoid(x), randn(40, 4), dtype);
+        checkUnary("silu", Elementwise::silu, x -> x * sigmoid(x), randn(40, 4), dtype);
     }
 
     /** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))). */
@@ -244,7 +244,7 @@ class OpsElementwiseTest {
             try (TensorScope s = TensorScope.open()) {
                 Input g = input(randn(41, 1), dtype, Layout.CONTIGUOUS);
                 Input x = input(randn(42, 4), dtype, layout);
-                Tensor dx = Ops.siluBackward(g.tensor(), x.tensor());
+                Tensor dx = Elementwise.siluBackward(g.tensor(), x.tensor());
                 assertThat(dx.dtype()).isEqualTo(dtype);
                 Ref expected = RefMath.zip(g.values(), x.values(), (gv, xv) -> gv * siluDerivative(xv));
                 Ref.assertClose(dx, expected, dtype, "silu_backward " + dtype + " " + layout);
@@ -267,8 +267,8 @@ class OpsElementwiseTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor x = randn(44, 4).toTensor(DType.F64);
             Tensor ones = Tensor.full(1, DType.F64, Device.CPU, ROWS, COLS);
-            Tensor fd = Ops.mul(Ops.sub(Ops.silu(Ops.add(x, h)), Ops.silu(Ops.add(x, -h))), 1 / (2 * h));
-            Ref.assertClose(Ops.siluBackward(ones, x), Ref.of(fd), 1e-8, 1e-8, "silu_backward vs (silu(x+h) − silu(x−h))/2h");
+            Tensor fd = Elementwise.mul(Elementwise.sub(Elementwise.silu(Elementwise.add(x, h)), Elementwise.silu(Elementwise.add(x, -h))), 1 / (2 * h));
+            Ref.assertClose(Elementwise.siluBackward(ones, x), Ref.of(fd), 1e-8, 1e-8, "silu_backward vs (silu(x+h) − silu(x−h))/2h");
         }
     }
 
@@ -277,15 +277,15 @@ class OpsElementwiseTest {
     @ParameterizedTest(name = "aten::maximum {0}")
     @EnumSource(names = {"F32", "BF16"})
     void maximum(DType dtype) {
-        checkBinary("maximum", Ops::maximum, Math::max, randn(45, 1), randn(46, 1), dtype, true);
-        checkBinary("maximum broadcast", Ops::maximum, Math::max, randn(47, 1), Ref.randn(48, 1, COLS), dtype, true);
+        checkBinary("maximum", Elementwise::maximum, Math::max, randn(45, 1), randn(46, 1), dtype, true);
+        checkBinary("maximum broadcast", Elementwise::maximum, Math::max, randn(47, 1), Ref.randn(48, 1, COLS), dtype, true);
     }
 
     @ParameterizedTest(name = "aten::minimum {0}")
     @EnumSource(names = {"F32", "BF16"})
     void minimum(DType dtype) {
-        checkBinary("minimum", Ops::minimum, Math::min, randn(49, 1), randn(50, 1), dtype, true);
-        checkBinary("minimum broadcast", Ops::minimum, Math::min, randn(51, 1), Ref.randn(52, 1, ROWS, 1), dtype, true);
+        checkBinary("minimum", Elementwise::minimum, Math::min, randn(49, 1), randn(50, 1), dtype, true);
+        checkBinary("minimum broadcast", Elementwise::minimum, Math::min, randn(51, 1), Ref.randn(52, 1, ROWS, 1), dtype, true);
     }
 
     @ParameterizedTest(name = "aten::maximum and aten::minimum propagate NaN {0}")
@@ -294,8 +294,8 @@ class OpsElementwiseTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor a = Tensor.of(new double[]{Double.NaN, 1, Double.NaN, -2}, 4).to(dtype);
             Tensor b = Tensor.of(new double[]{0, Double.NaN, Double.NaN, 3}, 4).to(dtype);
-            Ref.assertExact(Ops.maximum(a, b), new Ref(new long[]{4}, new double[]{Double.NaN, Double.NaN, Double.NaN, 3}), "maximum");
-            Ref.assertExact(Ops.minimum(a, b), new Ref(new long[]{4}, new double[]{Double.NaN, Double.NaN, Double.NaN, -2}), "minimum");
+            Ref.assertExact(Elementwise.maximum(a, b), new Ref(new long[]{4}, new double[]{Double.NaN, Double.NaN, Double.NaN, 3}), "maximum");
+            Ref.assertExact(Elementwise.minimum(a, b), new Ref(new long[]{4}, new double[]{Double.NaN, Double.NaN, Double.NaN, -2}), "minimum");
         }
     }
 
@@ -305,7 +305,7 @@ class OpsElementwiseTest {
     void clampMin(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Tensor lo = Tensor.full(-0.5, dtype, Device.CPU);
-            checkUnaryExact("clamp min", x -> Ops.clamp(x, lo, null), x -> Math.max(x, -0.5), randn(53, 1), dtype);
+            checkUnaryExact("clamp min", x -> Elementwise.clamp(x, lo, null), x -> Math.max(x, -0.5), randn(53, 1), dtype);
         }
     }
 
@@ -314,7 +314,7 @@ class OpsElementwiseTest {
     void clampMax(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Tensor hi = Tensor.full(0.75, dtype, Device.CPU);
-            checkUnaryExact("clamp max", x -> Ops.clamp(x, null, hi), x -> Math.min(x, 0.75), randn(54, 1), dtype);
+            checkUnaryExact("clamp max", x -> Elementwise.clamp(x, null, hi), x -> Math.min(x, 0.75), randn(54, 1), dtype);
         }
     }
 
@@ -324,7 +324,7 @@ class OpsElementwiseTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor lo = Tensor.full(-0.5, dtype, Device.CPU);
             Tensor hi = Tensor.full(0.75, dtype, Device.CPU);
-            checkUnaryExact("clamp both", x -> Ops.clamp(x, lo, hi), x -> Math.min(Math.max(x, -0.5), 0.75), randn(55, 1), dtype);
+            checkUnaryExact("clamp both", x -> Elementwise.clamp(x, lo, hi), x -> Math.min(Math.max(x, -0.5), 0.75), randn(55, 1), dtype);
         }
     }
 
@@ -336,7 +336,7 @@ class OpsElementwiseTest {
             Input hi = input(Ref.randn(57, 1, COLS).map(Math::abs), dtype, Layout.CONTIGUOUS);
             Input x = input(randn(58, 2), dtype, Layout.TRANSPOSED);
             Ref expected = RefMath.zip(RefMath.zip(x.values(), lo.values(), Math::max), hi.values(), Math::min);
-            Ref.assertExact(Ops.clamp(x.tensor(), lo.tensor(), hi.tensor()), expected, "clamp per column");
+            Ref.assertExact(Elementwise.clamp(x.tensor(), lo.tensor(), hi.tensor()), expected, "clamp per column");
         }
     }
 
@@ -372,7 +372,7 @@ class OpsElementwiseTest {
                 Ref ce = RefMath.expand(c.values(), shape), ae = RefMath.expand(a.values(), shape), be = RefMath.expand(b.values(), shape);
                 Ref expected = Ref.zeros(shape);
                 for (int i = 0; i < expected.data.length; i++) expected.data[i] = ce.data[i] != 0 ? ae.data[i] : be.data[i];
-                Tensor r = Ops.where(c.tensor(), a.tensor(), b.tensor());
+                Tensor r = Elementwise.where(c.tensor(), a.tensor(), b.tensor());
                 assertThat(r.dtype()).isEqualTo(dtype);
                 Ref.assertExact(r, expected, "where " + dtype);
             }
@@ -386,7 +386,7 @@ class OpsElementwiseTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(randn(63, 1), dtype, Layout.TRANSPOSED);
                 Input m = mask(64, 1, COLS);
-                Tensor r = Ops.maskedFill(x.tensor(), m.tensor(), Tensor.scalar(value));
+                Tensor r = Elementwise.maskedFill(x.tensor(), m.tensor(), Tensor.scalar(value));
                 assertThat(r.dtype()).isEqualTo(dtype);
                 Ref.assertExact(r, RefMath.zip(x.values(), m.values(), (v, on) -> on != 0 ? value : v), "masked_fill " + value);
             }
@@ -423,35 +423,35 @@ class OpsElementwiseTest {
     @ParameterizedTest(name = "aten::eq.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void eq(DType dtype) {
-        checkComparison("eq", Ops::eq, truth((x, y) -> x.doubleValue() == y.doubleValue()), 65, dtype);
+        checkComparison("eq", Elementwise::eq, truth((x, y) -> x.doubleValue() == y.doubleValue()), 65, dtype);
     }
 
     @ParameterizedTest(name = "aten::ne.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void ne(DType dtype) {
-        checkComparison("ne", Ops::ne, truth((x, y) -> x.doubleValue() != y.doubleValue()), 68, dtype);
+        checkComparison("ne", Elementwise::ne, truth((x, y) -> x.doubleValue() != y.doubleValue()), 68, dtype);
     }
 
     @ParameterizedTest(name = "aten::lt.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void lt(DType dtype) {
-        checkComparison("lt", Ops::lt, truth((x, y) -> x < y), 71, dtype);
+        checkComparison("lt", Elementwise::lt, truth((x, y) -> x < y), 71, dtype);
     }
 
     @ParameterizedTest(name = "aten::gt.Tensor {0}")
     @EnumSource(names = {"F32", "BF16"})
     void gt(DType dtype) {
-        checkComparison("gt", Ops::gt, truth((x, y) -> x > y), 74, dtype);
+        checkComparison("gt", Elementwise::gt, truth((x, y) -> x > y), 74, dtype);
     }
 
     @Test
     void logicalNotOfBool() {
         try (TensorScope s = TensorScope.open()) {
             Input m = mask(77, ROWS, COLS);
-            Tensor r = Ops.logicalNot(m.tensor());
+            Tensor r = Elementwise.logicalNot(m.tensor());
             assertThat(r.dtype()).isEqualTo(DType.BOOL);
             Ref.assertExact(r, m.values().map(v -> v == 0 ? 1 : 0), "logical_not bool");
-            Ref.assertExact(Ops.logicalNot(Ops.transpose(m.tensor(), 0, 1)), m.values().transpose(0, 1).map(v -> v == 0 ? 1 : 0),
+            Ref.assertExact(Elementwise.logicalNot(Views.transpose(m.tensor(), 0, 1)), m.values().transpose(0, 1).map(v -> v == 0 ? 1 : 0),
                     "logical_not of a transposed bool");
         }
     }
@@ -463,7 +463,7 @@ class OpsElementwiseTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(values, dtype, layout);
-                Tensor r = Ops.logicalNot(x.tensor());
+                Tensor r = Elementwise.logicalNot(x.tensor());
                 assertThat(r.dtype()).isEqualTo(DType.BOOL);
                 Ref.assertExact(r, x.values().map(v -> v == 0 ? 1 : 0), "logical_not " + dtype + " " + layout);
             }
@@ -479,7 +479,7 @@ class OpsElementwiseTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(values, dtype, layout);
-                Tensor r = Ops.isFinite(x.tensor());
+                Tensor r = Elementwise.isFinite(x.tensor());
                 assertThat(r.dtype()).isEqualTo(DType.BOOL);
                 Ref.assertExact(r, x.values().map(v -> Double.isFinite(v) ? 1 : 0), "isfinite " + dtype + " " + layout);
             }

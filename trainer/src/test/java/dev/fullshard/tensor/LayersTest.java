@@ -1,23 +1,26 @@
 package dev.fullshard.tensor;
 
+import dev.fullshard.model.Attention;
+import dev.fullshard.model.RmsNorm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.fullshard.tensor.LayerRef.assertClose;
-import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The neural-network layer ops of {@link Ops} (embedding, index_select, gather, RMSNorm, softmax,
- * NLL loss, CPU flash attention and their backwards) against double-precision Java references
+ * The neural-network layer ops of {@link Layers} (embedding, index_select, gather, RMSNorm, softmax,
+ * NLL loss, CPU flash attention and their backwards), with the compositions that model.RmsNorm (its backward)
+ * and model.Attention (the math attention kernel) build from them, against double-precision Java references
  * computed from the exact values the inputs hold, in float32 and bfloat16, with strided inputs.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsLayerTest {
+class LayersTest {
     // ================================================================ aten::embedding, embedding_dense_backward
 
     /** Repeated ids (3 three times, 1 three times) and unused rows (4, 5, 6, 8) on purpose. */
@@ -30,11 +33,11 @@ class OpsLayerTest {
         try (TensorScope s = TensorScope.open()) {
             var weight = randn(100, 1, dtype, VOCAB, DIM);
             Tensor ids = Tensor.of(IDS, 2, 5);
-            assertExact(Ops.embedding(weight.tensor(), ids), rowsOf(weight.values(), IDS, 2, 5), "aten::embedding");
-            // int32 ids are accepted by Ops too, so they must give the same rows.
+            assertExact(Layers.embedding(weight.tensor(), ids), rowsOf(weight.values(), IDS, 2, 5), "aten::embedding");
+            // int32 ids are accepted by Layers.embedding too, so they must give the same rows.
             int[] ids32 = new int[IDS.length];
             for (int i = 0; i < IDS.length; i++) ids32[i] = (int) IDS[i];
-            assertExact(Ops.embedding(weight.tensor(), Tensor.of(ids32, 2, 5)), rowsOf(weight.values(), IDS, 2, 5), "aten::embedding int32 ids");
+            assertExact(Layers.embedding(weight.tensor(), Tensor.of(ids32, 2, 5)), rowsOf(weight.values(), IDS, 2, 5), "aten::embedding int32 ids");
         }
     }
 
@@ -45,7 +48,7 @@ class OpsLayerTest {
             // A (dim, vocab) tensor viewed as (vocab, dim): rows are strided, not contiguous.
             var base = randn(101, 1, dtype, DIM, VOCAB);
             Tensor weight = base.tensor().transpose(0, 1);
-            assertExact(Ops.embedding(weight, Tensor.of(IDS, 10)), rowsOf(base.values().transpose(0, 1), IDS, 10), "aten::embedding(wᵀ)");
+            assertExact(Layers.embedding(weight, Tensor.of(IDS, 10)), rowsOf(base.values().transpose(0, 1), IDS, 10), "aten::embedding(wᵀ)");
         }
     }
 
@@ -64,7 +67,7 @@ class OpsLayerTest {
                     expected.set(expected.get(row, d) + g.data[p * DIM + d], row, d);
                 }
             }
-            Tensor grad = Ops.embeddingBackward(gradOut, Tensor.of(IDS, 2, 5), VOCAB);
+            Tensor grad = Layers.embeddingBackward(gradOut, Tensor.of(IDS, 2, 5), VOCAB);
             assertThat(grad.dtype()).isEqualTo(dtype);
             // bf16: each of up to three additions may round to bf16, a few bf16 ulps at most.
             assertClose(grad, expected, dtype, "aten::embedding_dense_backward");
@@ -98,8 +101,8 @@ class OpsLayerTest {
                 for (int j = 0; j < 5; j++) rows.set(v.get(idx[i], j), i, j);
                 for (int j = 0; j < 6; j++) cols.set(v.get(j, idx[i]), j, i);
             }
-            assertExact(Ops.indexSelect(t, 0, Tensor.of(idx, 4)), rows, "aten::index_select dim 0");
-            assertExact(Ops.indexSelect(t, 1, Tensor.of(idx, 4)), cols, "aten::index_select dim 1");
+            assertExact(Layers.indexSelect(t, 0, Tensor.of(idx, 4)), rows, "aten::index_select dim 0");
+            assertExact(Layers.indexSelect(t, 1, Tensor.of(idx, 4)), cols, "aten::index_select dim 1");
         }
     }
 
@@ -114,12 +117,12 @@ class OpsLayerTest {
             long[] idx1 = {5, 0, 5, 1, 2, 3, 0, 0, 4, 3, 2, 1};
             Ref byCol = Ref.zeros(4, 3);
             for (int i = 0; i < 4; i++) for (int j = 0; j < 3; j++) byCol.set(v.get(i, idx1[i * 3 + j]), i, j);
-            assertExact(Ops.gather(t, 1, Tensor.of(idx1, 4, 3)), byCol, "aten::gather dim 1");
+            assertExact(Layers.gather(t, 1, Tensor.of(idx1, 4, 3)), byCol, "aten::gather dim 1");
             // dim 0: out[i][j] = t[index[i][j]][j]
             long[] idx0 = {3, 2, 1, 0, 0, 1, 1, 1, 3, 3, 2, 0};
             Ref byRow = Ref.zeros(2, 6);
             for (int i = 0; i < 2; i++) for (int j = 0; j < 6; j++) byRow.set(v.get(idx0[i * 6 + j], j), i, j);
-            assertExact(Ops.gather(t, 0, Tensor.of(idx0, 2, 6)), byRow, "aten::gather dim 0");
+            assertExact(Layers.gather(t, 0, Tensor.of(idx0, 2, 6)), byRow, "aten::gather dim 0");
         }
     }
 
@@ -133,7 +136,7 @@ class OpsLayerTest {
         try (TensorScope s = TensorScope.open()) {
             var x = randn(120, 2, dtype, 3, 4, 8);
             var w = randn(121, 1, dtype, 8);
-            Ops.RmsNormResult r = Ops.rmsNorm(x.tensor(), w.tensor(), EPS);
+            Layers.RmsNormResult r = Layers.rmsNorm(x.tensor(), w.tensor(), EPS);
             Ref[] expected = LayerRef.rmsNorm(x.values(), w.values(), EPS);
             assertThat(r.output().dtype()).isEqualTo(dtype);
             assertClose(r.output(), expected[0], dtype, "aten::_fused_rms_norm output");
@@ -152,7 +155,7 @@ class OpsLayerTest {
             var w = randn(123, 1, dtype, 8);
             Tensor x = base.tensor().transpose(1, 2);
             Ref[] expected = LayerRef.rmsNorm(base.values().transpose(1, 2), w.values(), EPS);
-            Ops.RmsNormResult r = Ops.rmsNorm(x, w.tensor(), EPS);
+            Layers.RmsNormResult r = Layers.rmsNorm(x, w.tensor(), EPS);
             assertClose(r.output(), expected[0], dtype, "aten::_fused_rms_norm(strided x) output");
             assertClose(r.rstd(), expected[1], DType.F32, "aten::_fused_rms_norm(strided x) rstd (" + dtype + " inputs)");
         }
@@ -165,8 +168,8 @@ class OpsLayerTest {
             var x = randn(130, 2, dtype, 3, 4, 8);
             var w = randn(131, 1, dtype, 8);
             var g = randn(132, 1, dtype, 3, 4, 8);
-            Ops.RmsNormResult fwd = Ops.rmsNorm(x.tensor(), w.tensor(), EPS);
-            Ops.RmsNormGrads grads = Ops.rmsNormBackward(g.tensor(), x.tensor(), fwd.rstd(), w.tensor());
+            Layers.RmsNormResult fwd = Layers.rmsNorm(x.tensor(), w.tensor(), EPS);
+            RmsNorm.Grads grads = RmsNorm.grads(g.tensor(), x.tensor(), fwd.rstd(), w.tensor());
             Ref[] expected = LayerRef.rmsNormBackward(g.values(), x.values(), w.values(), EPS);
             assertThat(grads.input().dtype()).isEqualTo(dtype);
             assertThat(grads.weight().dtype()).isEqualTo(dtype);
@@ -183,8 +186,8 @@ class OpsLayerTest {
             var x = randn(140, 2, DType.F64, 2, 3, 6);
             var w = randn(141, 1, DType.F64, 6);
             var g = randn(142, 1, DType.F64, 2, 3, 6);
-            Ops.RmsNormResult fwd = Ops.rmsNorm(x.tensor(), w.tensor(), EPS);
-            Ops.RmsNormGrads grads = Ops.rmsNormBackward(g.tensor(), x.tensor(), fwd.rstd(), w.tensor());
+            Layers.RmsNormResult fwd = Layers.rmsNorm(x.tensor(), w.tensor(), EPS);
+            RmsNorm.Grads grads = RmsNorm.grads(g.tensor(), x.tensor(), fwd.rstd(), w.tensor());
             assertThat(grads.input().dtype()).isEqualTo(DType.F64);
 
             // 1. The analytic derivative, in double: a float64 backward must be float64-accurate.
@@ -207,7 +210,7 @@ class OpsLayerTest {
     /** Σ g · rms_norm(x, w) with the forward run by libtorch in float64. */
     private static double lossOfLibtorchRmsNorm(Ref x, Ref w, Ref g) {
         try (TensorScope inner = TensorScope.open()) {
-            Tensor y = Ops.rmsNorm(x.toTensor(DType.F64), w.toTensor(DType.F64), EPS).output();
+            Tensor y = Layers.rmsNorm(x.toTensor(DType.F64), w.toTensor(DType.F64), EPS).output();
             return LayerRef.dot(Ref.of(y), g);
         }
     }
@@ -219,11 +222,11 @@ class OpsLayerTest {
     void logSoftmaxAlongLastAndFirstDimension(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             var x = randn(150, 3, dtype, 4, 7);
-            assertClose(Ops.logSoftmax(x.tensor(), -1), LayerRef.logSoftmax(x.values(), -1), dtype, "aten::_log_softmax dim -1");
-            assertClose(Ops.logSoftmax(x.tensor(), 0), LayerRef.logSoftmax(x.values(), 0), dtype, "aten::_log_softmax dim 0");
+            assertClose(Layers.logSoftmax(x.tensor(), -1), LayerRef.logSoftmax(x.values(), -1), dtype, "aten::_log_softmax dim -1");
+            assertClose(Layers.logSoftmax(x.tensor(), 0), LayerRef.logSoftmax(x.values(), 0), dtype, "aten::_log_softmax dim 0");
             // A strided input: the reduced dimension has stride 4.
             Tensor xt = x.tensor().transpose(0, 1);
-            assertClose(Ops.logSoftmax(xt, -1), LayerRef.logSoftmax(x.values().transpose(0, 1), -1), dtype, "aten::_log_softmax(xᵀ) dim -1");
+            assertClose(Layers.logSoftmax(xt, -1), LayerRef.logSoftmax(x.values().transpose(0, 1), -1), dtype, "aten::_log_softmax(xᵀ) dim -1");
         }
     }
 
@@ -232,10 +235,10 @@ class OpsLayerTest {
     void softmaxAlongLastAndFirstDimension(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             var x = randn(151, 3, dtype, 4, 7);
-            assertClose(Ops.softmax(x.tensor(), -1), LayerRef.softmax(x.values(), -1), dtype, "aten::_softmax dim -1");
-            assertClose(Ops.softmax(x.tensor(), 0), LayerRef.softmax(x.values(), 0), dtype, "aten::_softmax dim 0");
+            assertClose(Layers.softmax(x.tensor(), -1), LayerRef.softmax(x.values(), -1), dtype, "aten::_softmax dim -1");
+            assertClose(Layers.softmax(x.tensor(), 0), LayerRef.softmax(x.values(), 0), dtype, "aten::_softmax dim 0");
             Tensor xt = x.tensor().transpose(0, 1);
-            assertClose(Ops.softmax(xt, -1), LayerRef.softmax(x.values().transpose(0, 1), -1), dtype, "aten::_softmax(xᵀ) dim -1");
+            assertClose(Layers.softmax(xt, -1), LayerRef.softmax(x.values().transpose(0, 1), -1), dtype, "aten::_softmax(xᵀ) dim -1");
         }
     }
 
@@ -246,7 +249,7 @@ class OpsLayerTest {
             var x = randn(152, 3, dtype, 4, 7);
             var g = randn(153, 1, dtype, 4, 7);
             for (int dim : new int[]{-1, 0}) {
-                Tensor out = Ops.logSoftmax(x.tensor(), dim);
+                Tensor out = Layers.logSoftmax(x.tensor(), dim);
                 // The backward is a function of (grad, output): dx = g − exp(out)·Σ_dim g, evaluated on the
                 // output values the op really received.
                 Ref o = Ref.of(out), gv = g.values();
@@ -259,7 +262,7 @@ class OpsLayerTest {
                 });
                 Ref expected = Ref.zeros(o.shape);
                 for (int i = 0; i < o.data.length; i++) expected.data[i] = gv.data[i] - Math.exp(o.data[i]) * sums.data[i];
-                assertClose(Ops.logSoftmaxBackward(g.tensor(), out, dim), expected, dtype, "aten::_log_softmax_backward_data dim " + dim);
+                assertClose(Layers.logSoftmaxBackward(g.tensor(), out, dim), expected, dtype, "aten::_log_softmax_backward_data dim " + dim);
             }
         }
     }
@@ -270,7 +273,7 @@ class OpsLayerTest {
             // Independent of the formula above: L = Σ g·log_softmax(x), differentiated numerically in Java.
             var x = randn(154, 2, DType.F64, 3, 5);
             var g = randn(155, 1, DType.F64, 3, 5);
-            Tensor dx = Ops.logSoftmaxBackward(g.tensor(), Ops.logSoftmax(x.tensor(), -1), -1);
+            Tensor dx = Layers.logSoftmaxBackward(g.tensor(), Layers.logSoftmax(x.tensor(), -1), -1);
             Ref fd = LayerRef.gradient(x.values().map(v -> v), 1e-5, xp -> LayerRef.dot(g.values(), LayerRef.logSoftmax(xp, -1)));
             assertClose(dx, fd, 1e-8, 1e-7, "aten::_log_softmax_backward_data f64 vs finite differences");
         }
@@ -296,16 +299,16 @@ class OpsLayerTest {
                 sum += perRow.data[i];
             }
 
-            Ops.NllResult mean = Ops.nllLoss(lp.tensor(), targets, Ops.Reduction.MEAN, IGNORE);
+            Layers.NllResult mean = Layers.nllLoss(lp.tensor(), targets, Layers.Reduction.MEAN, IGNORE);
             assertThat(mean.loss().dim()).isZero();
             assertClose(mean.loss(), new Ref(new long[0], new double[]{sum / 4}), dtype, "aten::nll_loss_forward mean");
             assertThat(mean.totalWeight().item()).as("total_weight counts the non-ignored rows").isEqualTo(4.0);
 
-            Ops.NllResult total = Ops.nllLoss(lp.tensor(), targets, Ops.Reduction.SUM, IGNORE);
+            Layers.NllResult total = Layers.nllLoss(lp.tensor(), targets, Layers.Reduction.SUM, IGNORE);
             assertClose(total.loss(), new Ref(new long[0], new double[]{sum}), dtype, "aten::nll_loss_forward sum");
             assertThat(total.totalWeight().item()).isEqualTo(4.0);
 
-            Ops.NllResult none = Ops.nllLoss(lp.tensor(), targets, Ops.Reduction.NONE, IGNORE);
+            Layers.NllResult none = Layers.nllLoss(lp.tensor(), targets, Layers.Reduction.NONE, IGNORE);
             assertThat(none.loss().shape()).containsExactly(6);
             // Ignored rows give exactly 0; the others are exact negations, so no rounding at all.
             assertExact(none.loss(), perRow, "aten::nll_loss_forward none");
@@ -321,7 +324,7 @@ class OpsLayerTest {
             Ref v = base.values().transpose(0, 1);
             double sum = 0;
             for (int i = 0; i < 6; i++) if (TARGETS[i] != IGNORE) sum -= v.get(i, TARGETS[i]);
-            Ops.NllResult mean = Ops.nllLoss(lp, Tensor.of(TARGETS, 6), Ops.Reduction.MEAN, IGNORE);
+            Layers.NllResult mean = Layers.nllLoss(lp, Tensor.of(TARGETS, 6), Layers.Reduction.MEAN, IGNORE);
             assertClose(mean.loss(), new Ref(new long[0], new double[]{sum / 4}), dtype, "aten::nll_loss_forward(strided) mean");
         }
     }
@@ -336,10 +339,10 @@ class OpsLayerTest {
             Tensor gScalar = Tensor.scalar(0.7).to(dtype);
             var gRows = randn(163, 1, dtype, 6);
 
-            for (Ops.Reduction reduction : Ops.Reduction.values()) {
-                Ops.NllResult fwd = Ops.nllLoss(lp.tensor(), targets, reduction, IGNORE);
-                Tensor gradOut = reduction == Ops.Reduction.NONE ? gRows.tensor() : gScalar;
-                Tensor grad = Ops.nllLossBackward(gradOut, lp.tensor(), targets, reduction, IGNORE, fwd.totalWeight());
+            for (Layers.Reduction reduction : Layers.Reduction.values()) {
+                Layers.NllResult fwd = Layers.nllLoss(lp.tensor(), targets, reduction, IGNORE);
+                Tensor gradOut = reduction == Layers.Reduction.NONE ? gRows.tensor() : gScalar;
+                Tensor grad = Layers.nllLossBackward(gradOut, lp.tensor(), targets, reduction, IGNORE, fwd.totalWeight());
                 // d loss / d lp[i][t_i] = −g (sum), −g / 4 (mean), −g_i (none); every other entry and ignored rows 0.
                 Ref expected = Ref.zeros(6, 5);
                 for (int i = 0; i < 6; i++) {
@@ -420,9 +423,9 @@ class OpsLayerTest {
                 var q = heads(200, dtype, 2, 2, 37, 8);
                 var k = heads(201, dtype, 2, 2, 37, 8);
                 var v = heads(202, dtype, 2, 2, 37, 8);
-                Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, Ops.AttentionKernel.MATH);
+                Layers.AttentionResult r = Attention.scaledDotProduct(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, Layers.AttentionKernel.MATH);
                 Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), c.causal, scaleOf(c.scale, 8));
-                assertThat(r.kernel()).isEqualTo(Ops.AttentionKernel.MATH);
+                assertThat(r.kernel()).isEqualTo(Layers.AttentionKernel.MATH);
                 assertClose(r.output(), expected[0], dtype, "math attention output " + c + " " + dtype);
             }
         }
@@ -431,16 +434,16 @@ class OpsLayerTest {
     @ParameterizedTest
     @EnumSource(AttentionCase.class)
     void mathAttentionBackward(AttentionCase c) {
-        attentionBackward(c, DType.F32, Ops.AttentionKernel.MATH);
-        attentionBackward(c, DType.F64, Ops.AttentionKernel.MATH);
+        attentionBackward(c, DType.F32, Layers.AttentionKernel.MATH);
+        attentionBackward(c, DType.F64, Layers.AttentionKernel.MATH);
     }
 
     @Test
     void attentionKernelRefusesAnotherDevicesKernel() {
         try (TensorScope s = TensorScope.open()) {
             Tensor q = Tensor.zeros(DType.BF16, Device.CPU, 1, 1, 2, 4);
-            assertThat(Ops.AttentionKernel.of(q)).isEqualTo(Ops.AttentionKernel.CPU_FLASH);
-            assertThatThrownBy(() -> Ops.attention(q, q, q, true, null, Ops.AttentionKernel.CUDA_FLASH))
+            assertThat(Layers.AttentionKernel.of(q)).isEqualTo(Layers.AttentionKernel.CPU_FLASH);
+            assertThatThrownBy(() -> Attention.scaledDotProduct(q, q, q, true, null, Layers.AttentionKernel.CUDA_FLASH))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CUDA_FLASH");
         }
     }
@@ -452,7 +455,7 @@ class OpsLayerTest {
             var q = heads(200, dtype, b, h, l, e);
             var k = heads(201, dtype, b, h, l, e);
             var v = heads(202, dtype, b, h, l, e);
-            Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale);
+            Layers.AttentionResult r = Attention.scaledDotProduct(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale);
             Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), c.causal, scaleOf(c.scale, e));
             assertThat(r.output().dtype()).isEqualTo(dtype);
             assertClose(r.output(), expected[0], dtype, "flash attention output " + c);
@@ -473,7 +476,7 @@ class OpsLayerTest {
             var k = heads(221, dtype, 1, 1, l, 4);
             var v = heads(222, dtype, 1, 1, l, 4);
             for (boolean causal : new boolean[]{false, true}) {
-                Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), causal, null);
+                Layers.AttentionResult r = Attention.scaledDotProduct(q.tensor(), k.tensor(), v.tensor(), causal, null);
                 Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), causal, 0.5);
                 assertClose(r.output(), expected[0], dtype, "flash attention L=530 causal=" + causal + " output");
                 assertLogSumExp(r.saved(), expected[1], dtype, "flash attention L=530 causal=" + causal + " logsumexp");
@@ -488,7 +491,7 @@ class OpsLayerTest {
             var q = heads(210, dtype, 1, 2, 3, 4);
             var k = heads(211, dtype, 1, 2, 9, 4);
             var v = heads(212, dtype, 1, 2, 9, 4);
-            Ops.AttentionResult r = Ops.attention(q.tensor(), k.tensor(), v.tensor(), false, null);
+            Layers.AttentionResult r = Attention.scaledDotProduct(q.tensor(), k.tensor(), v.tensor(), false, null);
             Ref[] expected = LayerRef.attention(q.values(), k.values(), v.values(), false, 0.5);
             assertClose(r.output(), expected[0], dtype, "flash attention Lq=3 Lk=9 output");
             assertLogSumExp(r.saved(), expected[1], dtype, "flash attention Lq=3 Lk=9 logsumexp");
@@ -519,10 +522,10 @@ class OpsLayerTest {
      * be held to 1e-8); float32 and bf16 use their plain tolerances.
      */
     private static void flashAttentionBackward(AttentionCase c, DType dtype) {
-        attentionBackward(c, dtype, Ops.AttentionKernel.CPU_FLASH);
+        attentionBackward(c, dtype, Layers.AttentionKernel.CPU_FLASH);
     }
 
-    private static void attentionBackward(AttentionCase c, DType dtype, Ops.AttentionKernel kernel) {
+    private static void attentionBackward(AttentionCase c, DType dtype, Layers.AttentionKernel kernel) {
         double[] tol = dtype == DType.F64 ? new double[]{1e-8, 1e-7} : Ref.tolerance(dtype);
         double atol = tol[0], rtol = tol[1];
         try (TensorScope s = TensorScope.open()) {
@@ -532,8 +535,8 @@ class OpsLayerTest {
             var k = heads(301, dtype, b, h, l, e);
             var v = heads(302, dtype, b, h, l, e);
             var gradOut = randn(303, 1, dtype, b, h, l, e);
-            Ops.AttentionResult fwd = Ops.attention(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, kernel);
-            Ops.AttentionGrads grads = Ops.attentionBackward(gradOut.tensor(), q.tensor(), k.tensor(), v.tensor(), fwd, c.causal, c.scale);
+            Layers.AttentionResult fwd = Attention.scaledDotProduct(q.tensor(), k.tensor(), v.tensor(), c.causal, c.scale, kernel);
+            Layers.AttentionGrads grads = Attention.scaledDotProductBackward(gradOut.tensor(), q.tensor(), k.tensor(), v.tensor(), fwd, c.causal, c.scale);
 
             double scale = scaleOf(c.scale, e);
             Ref qv = q.values(), kv = k.values(), vv = v.values(), gv = gradOut.values();

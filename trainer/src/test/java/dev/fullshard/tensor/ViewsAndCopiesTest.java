@@ -18,17 +18,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Views, copies, casts and creation in {@link Ops} and {@link Tensor}, checked element by element
+ * Views, copies, casts and creation in {@link Views}, {@link Copies} and {@link Tensor}, checked element by element
  * against index arithmetic in Java ({@link RefMath}), in float32 and bfloat16. Moving values never
  * rounds, so these comparisons are exact; casts are compared bit for bit.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsViewTest {
+class ViewsAndCopiesTest {
     /** Whether {@code view} shares memory with {@code base}: a fill through the view shows in the base. */
     private static boolean sharesStorage(Tensor view, Tensor base) {
         try (TensorScope s = TensorScope.open()) {
             Ref before = Ref.of(base);
-            Ops.fill(view, 12345);
+            Copies.fill(view, 12345);
             return !java.util.Arrays.equals(Ref.of(base).data, before.data);
         }
     }
@@ -40,10 +40,10 @@ class OpsViewTest {
     void view(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(1, 1, 4, 6), dtype, Layout.CONTIGUOUS);
-            Tensor v = Ops.view(x.tensor(), 3, -1);
+            Tensor v = Views.view(x.tensor(), 3, -1);
             assertThat(v.shape()).containsExactly(3, 8);
             assertExact(v, RefMath.reshape(x.values(), 3, 8), "view(3, -1)");
-            assertExact(Ops.view(x.tensor(), 2, 2, 6), RefMath.reshape(x.values(), 2, 2, 6), "view(2, 2, 6)");
+            assertExact(Views.view(x.tensor(), 2, 2, 6), RefMath.reshape(x.values(), 2, 2, 6), "view(2, 2, 6)");
             assertThat(sharesStorage(v, x.tensor())).as("a view shares storage").isTrue();
         }
     }
@@ -52,7 +52,7 @@ class OpsViewTest {
     void viewOfATransposeIsRefusedByAten() {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(2, 1, 4, 6), DType.F32, Layout.TRANSPOSED);
-            assertThatThrownBy(() -> Ops.view(x.tensor(), 24)).isInstanceOf(TorchException.class).hasMessageContaining("view");
+            assertThatThrownBy(() -> Views.view(x.tensor(), 24)).isInstanceOf(TorchException.class).hasMessageContaining("view");
         }
     }
 
@@ -61,7 +61,7 @@ class OpsViewTest {
     void reshape(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(3, 1, 4, 6), dtype, Layout.CONTIGUOUS);
-            Tensor r = Ops.reshape(x.tensor(), -1, 4);
+            Tensor r = Views.reshape(x.tensor(), -1, 4);
             assertExact(r, RefMath.reshape(x.values(), 6, 4), "reshape(-1, 4)");
             assertThat(sharesStorage(r, x.tensor())).as("reshape of a contiguous tensor is a view").isTrue();
         }
@@ -72,10 +72,10 @@ class OpsViewTest {
     void reshapeOfNonContiguousCopies(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(4, 1, 4, 6), dtype, Layout.TRANSPOSED);
-            Tensor r = Ops.reshape(x.tensor(), 24);
+            Tensor r = Views.reshape(x.tensor(), 24);
             assertThat(r.isContiguous()).isTrue();
             assertExact(r, RefMath.reshape(x.values(), 24), "reshape(24) of a transpose");
-            assertExact(Ops.reshape(x.tensor(), 2, -1, 3), RefMath.reshape(x.values(), 2, 4, 3), "reshape(2, -1, 3) of a transpose");
+            assertExact(Views.reshape(x.tensor(), 2, -1, 3), RefMath.reshape(x.values(), 2, 4, 3), "reshape(2, -1, 3) of a transpose");
             assertThat(sharesStorage(r, x.tensor())).as("reshape of a transpose copies").isFalse();
         }
     }
@@ -86,7 +86,7 @@ class OpsViewTest {
         try (TensorScope s = TensorScope.open()) {
             // every other column of a (4, 12) tensor: element (r, c) sits at 2·(6r + c), one stride of 2
             Input x = input(Ref.randn(39, 1, 4, 6), dtype, Layout.STRIDED);
-            Tensor r = Ops.reshape(x.tensor(), -1);
+            Tensor r = Views.reshape(x.tensor(), -1);
             assertThat(r.strides()).containsExactly(2);
             assertExact(r, RefMath.reshape(x.values(), 24), "reshape(-1) of every other column");
             assertThat(sharesStorage(r, x.tensor())).as("reshape that can be a view is one").isTrue();
@@ -98,12 +98,12 @@ class OpsViewTest {
     void transpose(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input x = input(Ref.randn(5, 1, 3, 4, 5), dtype, Layout.CONTIGUOUS);
-            Tensor t = Ops.transpose(x.tensor(), 0, 2);
+            Tensor t = Views.transpose(x.tensor(), 0, 2);
             assertThat(t.shape()).containsExactly(5, 4, 3);
             assertThat(t.strides()).containsExactly(1, 5, 20);
             assertThat(t.isContiguous()).isFalse();
             assertExact(t, x.values().transpose(0, 2), "transpose(0, 2)");
-            assertExact(Ops.transpose(x.tensor(), -1, 1), x.values().transpose(2, 1), "transpose(-1, 1)");
+            assertExact(Views.transpose(x.tensor(), -1, 1), x.values().transpose(2, 1), "transpose(-1, 1)");
             assertThat(sharesStorage(t, x.tensor())).isTrue();
         }
     }
@@ -114,8 +114,8 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(6, 1, 3, 4, 5), dtype, layout);
-                assertExact(Ops.permute(x.tensor(), 2, 0, 1), RefMath.permute(x.values(), 2, 0, 1), "permute(2, 0, 1) " + layout);
-                assertExact(Ops.permute(x.tensor(), -1, 1, 0), RefMath.permute(x.values(), 2, 1, 0), "permute(-1, 1, 0) " + layout);
+                assertExact(Views.permute(x.tensor(), 2, 0, 1), RefMath.permute(x.values(), 2, 0, 1), "permute(2, 0, 1) " + layout);
+                assertExact(Views.permute(x.tensor(), -1, 1, 0), RefMath.permute(x.values(), 2, 1, 0), "permute(-1, 1, 0) " + layout);
             }
         }
     }
@@ -126,9 +126,9 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(7, 1, 5, 7), dtype, layout);
-                assertExact(Ops.slice(x.tensor(), 1, 1, 6, 2), RefMath.slice(x.values(), 1, 1, 6, 2), "slice(1, 1:6:2) " + layout);
-                assertExact(Ops.slice(x.tensor(), 0, 2, 100, 1), RefMath.slice(x.values(), 0, 2, 5, 1), "slice(0, 2:100) clamps " + layout);
-                assertExact(Ops.slice(x.tensor(), -1, 0, 7, 3), RefMath.slice(x.values(), 1, 0, 7, 3), "slice(-1, 0:7:3) " + layout);
+                assertExact(Views.slice(x.tensor(), 1, 1, 6, 2), RefMath.slice(x.values(), 1, 1, 6, 2), "slice(1, 1:6:2) " + layout);
+                assertExact(Views.slice(x.tensor(), 0, 2, 100, 1), RefMath.slice(x.values(), 0, 2, 5, 1), "slice(0, 2:100) clamps " + layout);
+                assertExact(Views.slice(x.tensor(), -1, 0, 7, 3), RefMath.slice(x.values(), 1, 0, 7, 3), "slice(-1, 0:7:3) " + layout);
             }
         }
     }
@@ -139,7 +139,7 @@ class OpsViewTest {
             Ref values = Ref.randn(8, 1, 5, 7);
             Tensor base = values.toTensor(DType.F32);
             Ref expected = Ref.of(base);
-            Ops.fill(Ops.slice(base, 1, 1, 7, 3), -9);
+            Copies.fill(Views.slice(base, 1, 1, 7, 3), -9);
             for (long r = 0; r < 5; r++) for (long c = 1; c < 7; c += 3) expected.set(-9, r, c);
             assertExact(base, expected, "base after filling slice(1, 1:7:3)");
         }
@@ -151,8 +151,8 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(9, 1, 5, 7), dtype, layout);
-                assertExact(Ops.narrow(x.tensor(), 0, 1, 3), RefMath.slice(x.values(), 0, 1, 4, 1), "narrow(0, 1, 3) " + layout);
-                assertExact(Ops.narrow(x.tensor(), 1, 6, 1), RefMath.slice(x.values(), 1, 6, 7, 1), "narrow(1, 6, 1) " + layout);
+                assertExact(Views.narrow(x.tensor(), 0, 1, 3), RefMath.slice(x.values(), 0, 1, 4, 1), "narrow(0, 1, 3) " + layout);
+                assertExact(Views.narrow(x.tensor(), 1, 6, 1), RefMath.slice(x.values(), 1, 6, 7, 1), "narrow(1, 6, 1) " + layout);
             }
         }
     }
@@ -163,9 +163,9 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(10, 1, 3, 4, 5), dtype, layout);
-                assertExact(Ops.select(x.tensor(), 1, 2), RefMath.select(x.values(), 1, 2), "select(1, 2) " + layout);
-                assertExact(Ops.select(x.tensor(), 0, -1), RefMath.select(x.values(), 0, 2), "select(0, -1) " + layout);
-                assertExact(Ops.select(x.tensor(), -1, 4), RefMath.select(x.values(), 2, 4), "select(-1, 4) " + layout);
+                assertExact(Views.select(x.tensor(), 1, 2), RefMath.select(x.values(), 1, 2), "select(1, 2) " + layout);
+                assertExact(Views.select(x.tensor(), 0, -1), RefMath.select(x.values(), 0, 2), "select(0, -1) " + layout);
+                assertExact(Views.select(x.tensor(), -1, 4), RefMath.select(x.values(), 2, 4), "select(-1, 4) " + layout);
             }
         }
     }
@@ -176,12 +176,12 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(11, 1, 4, 6), dtype, layout);
-                Tensor u = Ops.unsqueeze(x.tensor(), 1);
+                Tensor u = Views.unsqueeze(x.tensor(), 1);
                 assertExact(u, RefMath.unsqueeze(x.values(), 1), "unsqueeze(1) " + layout);
-                assertExact(Ops.unsqueeze(x.tensor(), -1), RefMath.unsqueeze(x.values(), 2), "unsqueeze(-1) " + layout);
-                assertExact(Ops.squeeze(u, 1), x.values(), "squeeze(1) " + layout);
+                assertExact(Views.unsqueeze(x.tensor(), -1), RefMath.unsqueeze(x.values(), 2), "unsqueeze(-1) " + layout);
+                assertExact(Views.squeeze(u, 1), x.values(), "squeeze(1) " + layout);
                 // squeeze of a dimension whose size is not 1 leaves the tensor as it is
-                assertExact(Ops.squeeze(u, 0), RefMath.unsqueeze(x.values(), 1), "squeeze(0) of size 4 " + layout);
+                assertExact(Views.squeeze(u, 0), RefMath.unsqueeze(x.values(), 1), "squeeze(0) of size 4 " + layout);
             }
         }
     }
@@ -191,13 +191,13 @@ class OpsViewTest {
     void expand(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Input row = input(Ref.randn(12, 1, 1, 6), dtype, Layout.STRIDED);
-            Tensor e = Ops.expand(row.tensor(), 4, 6);
+            Tensor e = Views.expand(row.tensor(), 4, 6);
             assertThat(e.strides()[0]).as("expanded dimension has stride 0").isZero();
             assertExact(e, RefMath.expand(row.values(), 4, 6), "expand (1,6)→(4,6)");
-            assertExact(Ops.expand(row.tensor(), 3, -1, -1), RefMath.expand(row.values(), 3, 1, 6), "expand(3, -1, -1)");
+            assertExact(Views.expand(row.tensor(), 3, -1, -1), RefMath.expand(row.values(), 3, 1, 6), "expand(3, -1, -1)");
 
             Input column = input(Ref.randn(13, 1, 4, 1), dtype, Layout.STRIDED);
-            assertExact(Ops.expand(column.tensor(), 2, 4, 5), RefMath.expand(column.values(), 2, 4, 5), "expand (4,1)→(2,4,5)");
+            assertExact(Views.expand(column.tensor(), 2, 4, 5), RefMath.expand(column.values(), 2, 4, 5), "expand (4,1)→(2,4,5)");
         }
     }
 
@@ -207,7 +207,7 @@ class OpsViewTest {
         for (Layout layout : new Layout[]{Layout.TRANSPOSED, Layout.STRIDED}) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(14, 1, 4, 6), dtype, layout);
-                Tensor c = Ops.contiguous(x.tensor());
+                Tensor c = Views.contiguous(x.tensor());
                 assertThat(c.isContiguous()).isTrue();
                 assertThat(c.strides()).containsExactly(6, 1);
                 assertExact(c, x.values(), "contiguous of " + layout);
@@ -216,7 +216,7 @@ class OpsViewTest {
         }
         try (TensorScope s = TensorScope.open()) {
             Tensor t = Ref.randn(15, 1, 4, 6).toTensor(dtype);
-            assertThat(sharesStorage(Ops.contiguous(t), t)).as("contiguous of a contiguous tensor is itself").isTrue();
+            assertThat(sharesStorage(Views.contiguous(t), t)).as("contiguous of a contiguous tensor is itself").isTrue();
         }
     }
 
@@ -227,13 +227,13 @@ class OpsViewTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(16, 1, 3, 4, 5), dtype, layout);
                 for (int dim : new int[]{0, 1, 2}) {
-                    Tensor[] parts = Ops.unbind(x.tensor(), dim);
+                    Tensor[] parts = Views.unbind(x.tensor(), dim);
                     assertThat(parts).hasSize((int) x.values().shape[dim]);
                     for (int i = 0; i < parts.length; i++) {
                         assertExact(parts[i], RefMath.select(x.values(), dim, i), "unbind(" + dim + ")[" + i + "] " + layout);
                     }
                 }
-                Tensor[] rows = Ops.unbind(x.tensor(), 0);
+                Tensor[] rows = Views.unbind(x.tensor(), 0);
                 assertThat(sharesStorage(rows[1], x.tensor())).as("unbind returns views").isTrue();
             }
         }
@@ -248,12 +248,12 @@ class OpsViewTest {
             Input a = input(Ref.randn(17, 1, 3, 4), dtype, Layout.CONTIGUOUS);
             Input b = input(Ref.randn(18, 1, 2, 4), dtype, Layout.TRANSPOSED);
             Input c = input(Ref.randn(19, 1, 1, 4), dtype, Layout.STRIDED);
-            assertExact(Ops.cat(0, a.tensor(), b.tensor(), c.tensor()), RefMath.cat(0, a.values(), b.values(), c.values()), "cat dim 0");
+            assertExact(Copies.cat(0, a.tensor(), b.tensor(), c.tensor()), RefMath.cat(0, a.values(), b.values(), c.values()), "cat dim 0");
 
             Input d = input(Ref.randn(20, 1, 3, 2), dtype, Layout.TRANSPOSED);
             Input e = input(Ref.randn(21, 1, 3, 5), dtype, Layout.STRIDED);
-            assertExact(Ops.cat(1, a.tensor(), d.tensor(), e.tensor()), RefMath.cat(1, a.values(), d.values(), e.values()), "cat dim 1");
-            assertExact(Ops.cat(-1, d.tensor(), a.tensor()), RefMath.cat(1, d.values(), a.values()), "cat dim -1");
+            assertExact(Copies.cat(1, a.tensor(), d.tensor(), e.tensor()), RefMath.cat(1, a.values(), d.values(), e.values()), "cat dim 1");
+            assertExact(Copies.cat(-1, d.tensor(), a.tensor()), RefMath.cat(1, d.values(), a.values()), "cat dim -1");
         }
     }
 
@@ -265,10 +265,10 @@ class OpsViewTest {
             Input b = input(Ref.randn(23, 1, 3, 4), dtype, Layout.TRANSPOSED);
             Input c = input(Ref.randn(24, 1, 3, 4), dtype, Layout.STRIDED);
             for (int dim = 0; dim <= 2; dim++) {
-                Tensor r = Ops.stack(dim, a.tensor(), b.tensor(), c.tensor());
+                Tensor r = Copies.stack(dim, a.tensor(), b.tensor(), c.tensor());
                 assertExact(r, RefMath.stack(dim, a.values(), b.values(), c.values()), "stack dim " + dim);
             }
-            assertExact(Ops.stack(-1, a.tensor(), b.tensor()), RefMath.stack(2, a.values(), b.values()), "stack dim -1");
+            assertExact(Copies.stack(-1, a.tensor(), b.tensor()), RefMath.stack(2, a.values(), b.values()), "stack dim -1");
         }
     }
 
@@ -279,10 +279,10 @@ class OpsViewTest {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(25, 1, 2, 3, 4), dtype, layout);
                 for (int dim = 0; dim < 3; dim++) {
-                    assertExact(Ops.repeatInterleave(x.tensor(), 3, dim), RefMath.repeatInterleave(x.values(), 3, dim),
+                    assertExact(Copies.repeatInterleave(x.tensor(), 3, dim), RefMath.repeatInterleave(x.values(), 3, dim),
                             "repeat_interleave(3, " + dim + ") " + layout);
                 }
-                assertExact(Ops.repeatInterleave(x.tensor(), 2, -1), RefMath.repeatInterleave(x.values(), 2, 2), "repeat_interleave(2, -1) " + layout);
+                assertExact(Copies.repeatInterleave(x.tensor(), 2, -1), RefMath.repeatInterleave(x.values(), 2, 2), "repeat_interleave(2, -1) " + layout);
             }
         }
     }
@@ -295,7 +295,7 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(26, 1, 4, 6), dtype, layout);
-                Tensor c = Ops.clone(x.tensor());
+                Tensor c = Copies.clone(x.tensor());
                 assertThat(c.dtype()).isEqualTo(dtype);
                 assertExact(c, x.values(), "clone of " + layout);
                 assertThat(sharesStorage(c, x.tensor())).as("clone copies").isFalse();
@@ -308,13 +308,13 @@ class OpsViewTest {
     void copyInto(DType dtype) {
         try (TensorScope s = TensorScope.open()) {
             Tensor base = Tensor.zeros(dtype, Device.CPU, 6, 4);
-            Tensor dst = Ops.transpose(base, 0, 1);
+            Tensor dst = Views.transpose(base, 0, 1);
             Input src = input(Ref.randn(27, 1, 4, 6), dtype, Layout.STRIDED);
-            Ops.copyInto(dst, src.tensor());
+            Copies.copyInto(dst, src.tensor());
             assertExact(base, src.values().transpose(0, 1), "copy_ into a transposed view, seen in its base");
 
             Input row = input(Ref.randn(28, 1, 6), dtype, Layout.STRIDED);
-            Ops.copyInto(dst, row.tensor());
+            Copies.copyInto(dst, row.tensor());
             assertExact(dst, RefMath.expand(row.values(), 4, 6), "copy_ broadcasting a row");
         }
     }
@@ -325,7 +325,7 @@ class OpsViewTest {
         try (TensorScope s = TensorScope.open()) {
             Ref values = Ref.randn(29, 1, 3, 5);
             Tensor dst = Tensor.zeros(dtype, Device.CPU, 2, 3, 5);
-            Ops.copyInto(dst, values.toTensor(DType.F64));
+            Copies.copyInto(dst, values.toTensor(DType.F64));
             assertExact(dst, RefMath.expand(values.map(v -> Ref.round(v, dtype)), 2, 3, 5), "copy_ f64 → " + dtype + " broadcast");
         }
     }
@@ -336,10 +336,10 @@ class OpsViewTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor base = Ref.randn(30, 1, 4, 6).toTensor(dtype);
             Ref expected = Ref.of(base);
-            Ops.zero(Ops.slice(Ops.transpose(base, 0, 1), 0, 1, 6, 2));
+            Copies.zero(Views.slice(Views.transpose(base, 0, 1), 0, 1, 6, 2));
             for (long r = 0; r < 4; r++) for (long c = 1; c < 6; c += 2) expected.set(0, r, c);
             assertExact(base, expected, "zero_ of columns 1, 3, 5");
-            Ops.zero(base);
+            Copies.zero(base);
             assertExact(base, Ref.zeros(4, 6), "zero_ of everything");
         }
     }
@@ -350,10 +350,10 @@ class OpsViewTest {
         try (TensorScope s = TensorScope.open()) {
             Tensor base = Ref.randn(31, 1, 4, 6).toTensor(dtype);
             Ref expected = Ref.of(base);
-            Ops.fill(Ops.select(base, 1, 2), 1.0 / 3);
+            Copies.fill(Views.select(base, 1, 2), 1.0 / 3);
             for (long r = 0; r < 4; r++) expected.set(Ref.round(1.0 / 3, dtype), r, 2);
             assertExact(base, expected, "fill_ of column 2 with 1/3");
-            Ops.fill(base, Double.NEGATIVE_INFINITY);
+            Copies.fill(base, Double.NEGATIVE_INFINITY);
             assertExact(base, Ref.zeros(4, 6).map(v -> Double.NEGATIVE_INFINITY), "fill_ with -inf");
         }
     }
@@ -364,7 +364,7 @@ class OpsViewTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(Ref.randn(32, 1, 4, 6), dtype, layout);
-                Tensor z = Ops.zerosLike(x.tensor()), o = Ops.onesLike(x.tensor());
+                Tensor z = Copies.zerosLike(x.tensor()), o = Copies.onesLike(x.tensor());
                 assertThat(z.dtype()).isEqualTo(dtype);
                 assertThat(o.dtype()).isEqualTo(dtype);
                 assertExact(z, Ref.zeros(4, 6), "zeros_like of " + layout);
@@ -456,13 +456,13 @@ class OpsViewTest {
         float[] source = probeFloats(34);
         try (TensorScope s = TensorScope.open()) {
             Tensor f32 = Tensor.of(source, source.length);
-            Tensor half = Ops.toCopy(f32, dtype, Device.CPU);
+            Tensor half = Copies.toCopy(f32, dtype, Device.CPU);
             assertThat(half.dtype()).isEqualTo(dtype);
             assertHalfBits(half.toHalfBits(), source, dtype);
             // the same through a 2-d transposed source, which takes another copy loop
-            Tensor transposed = Ops.transpose(Tensor.of(source, 64, 64), 0, 1);
+            Tensor transposed = Views.transpose(Tensor.of(source, 64, 64), 0, 1);
             float[] logical = transposed.toFloatArray();
-            Tensor halfOfTransposed = Ops.toCopy(transposed, dtype, Device.CPU);
+            Tensor halfOfTransposed = Copies.toCopy(transposed, dtype, Device.CPU);
             assertThat(halfOfTransposed.isContiguous()).as("_to_copy makes a contiguous tensor").isTrue();
             assertHalfBits(halfOfTransposed.toHalfBits(), logical, dtype);
         }
@@ -474,7 +474,7 @@ class OpsViewTest {
         short[] bits = new short[1 << 16];
         for (int i = 0; i < bits.length; i++) bits[i] = (short) i;
         try (TensorScope s = TensorScope.open()) {
-            float[] widened = Ops.toCopy(Tensor.ofHalfBits(bits, dtype, bits.length), DType.F32, Device.CPU).toFloatArray();
+            float[] widened = Copies.toCopy(Tensor.ofHalfBits(bits, dtype, bits.length), DType.F32, Device.CPU).toFloatArray();
             for (int i = 0; i < bits.length; i++) {
                 float expected = dtype == DType.BF16 ? Float.intBitsToFloat(i << 16) : Float.float16ToFloat(bits[i]);
                 if (Float.isNaN(expected)) assertThat(widened[i]).as("NaN 0x%04x", i).isNaN();
@@ -603,10 +603,10 @@ class OpsViewTest {
             memory.setAtIndex(ValueLayout.JAVA_FLOAT, 7, -42f);
             assertThat(t.toFloatArray()[7]).as("a write to the segment is seen by the tensor").isEqualTo(-42f);
 
-            Ops.fill(Ops.select(Ops.transpose(t, 0, 1), 0, 2), 9f); // column 2
+            Copies.fill(Views.select(Views.transpose(t, 0, 1), 0, 2), 9f); // column 2
             for (int r = 0; r < 4; r++) assertThat(memory.getAtIndex(ValueLayout.JAVA_FLOAT, r * 6 + 2)).isEqualTo(9f);
             try (TensorScope inner = TensorScope.open()) {
-                Ops.mulInPlace(t, Tensor.full(2, DType.F32, Device.CPU));
+                InPlace.mulInPlace(t, Tensor.full(2, DType.F32, Device.CPU));
             }
             assertThat(memory.getAtIndex(ValueLayout.JAVA_FLOAT, 7)).as("an in-place op writes the segment").isEqualTo(-84f);
         }
@@ -618,7 +618,7 @@ class OpsViewTest {
             Tensor t, v;
             try (Arena arena = Arena.ofConfined()) {
                 t = Tensor.wrap(arena.allocate(ValueLayout.JAVA_FLOAT, 24), DType.F32, 4, 6);
-                v = Ops.transpose(t, 0, 1);
+                v = Views.transpose(t, 0, 1);
             }
             assertThatThrownBy(t::toFloatArray).isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(v::toFloatArray).isInstanceOf(IllegalStateException.class);

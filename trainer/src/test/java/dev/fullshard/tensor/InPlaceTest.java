@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * double references.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsAccumulateTest {
+class InPlaceTest {
     @ParameterizedTest
     @CsvSource({"F32, F32", "F32, BF16", "BF16, BF16", "F64, F64", "F64, F32"})
     void accumulateAddsInPlaceWithoutChangingTheBuffer(DType dst, DType src) {
@@ -25,7 +25,7 @@ class OpsAccumulateTest {
             var b = randn(2, 1, src, 3, 5);
             Tensor buffer = a.tensor();
             long address = buffer.dataSegment().address();
-            Ops.accumulate(buffer, b.tensor(), -0.5);
+            InPlace.accumulate(buffer, b.tensor(), -0.5);
             Ref expected = RefMath.zip(a.values(), b.values(), (x, y) -> Ref.round(x - 0.5 * y, dst));
             assertThat(buffer.dtype()).isEqualTo(dst);
             assertThat(buffer.dataSegment().address()).as("same storage").isEqualTo(address);
@@ -39,11 +39,11 @@ class OpsAccumulateTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(3, 1, DType.F64, 4, 3);
             var row = randn(4, 1, DType.F64, 1, 3);
-            Ops.accumulate(a.tensor(), row.tensor());
-            Ops.accumulate(a.tensor(), Tensor.scalar(2.0));
+            InPlace.accumulate(a.tensor(), row.tensor());
+            InPlace.accumulate(a.tensor(), Tensor.scalar(2.0));
             Ref expected = RefMath.zip(a.values(), row.values(), (x, y) -> x + y + 2);
             Ref.assertClose(a.tensor(), expected, 1e-15, 1e-15, "accumulate broadcast");
-            assertThatThrownBy(() -> Ops.accumulate(row.tensor(), a.tensor())).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> InPlace.accumulate(row.tensor(), a.tensor())).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("accumulate");
         }
     }
@@ -54,7 +54,7 @@ class OpsAccumulateTest {
             var table = randn(5, 1, DType.F32, 6, 3);
             var values = randn(6, 1, DType.F32, 4, 3);
             long[] rows = {2, 0, 2, 5};
-            Ops.indexPut(table.tensor(), new Tensor[]{Tensor.of(rows, 4)}, values.tensor(), true);
+            InPlace.indexPut(table.tensor(), new Tensor[]{Tensor.of(rows, 4)}, values.tensor(), true);
             Ref expected = RefMath.copy(table.values());
             for (int i = 0; i < rows.length; i++) {
                 for (int j = 0; j < 3; j++) expected.set(expected.get(rows[i], j) + values.values().get(i, j), rows[i], j);
@@ -62,7 +62,7 @@ class OpsAccumulateTest {
             assertClose(table.tensor(), expected, 1e-6, 1e-6, "index_put_ accumulate");
             // Two index tensors address single elements.
             Tensor m = Tensor.zeros(DType.F64, Device.CPU, 2, 3);
-            Ops.indexPut(m, new Tensor[]{Tensor.of(new long[]{1, 1, 0}, 3), Tensor.of(new long[]{2, 2, 0}, 3)},
+            InPlace.indexPut(m, new Tensor[]{Tensor.of(new long[]{1, 1, 0}, 3), Tensor.of(new long[]{2, 2, 0}, 3)},
                     Tensor.of(new double[]{1, 2, 4}, 3), true);
             Ref.assertExact(m, new Ref(new long[]{2, 3}, new double[]{4, 0, 0, 0, 0, 3}), "index_put_ accumulate by element");
         }
@@ -72,7 +72,7 @@ class OpsAccumulateTest {
     void expInPlace() {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(7, 1, DType.F64, 2, 3);
-            Ops.expInPlace(a.tensor());
+            InPlace.expInPlace(a.tensor());
             Ref.assertClose(a.tensor(), a.values().map(Math::exp), 1e-15, 1e-15, "exp_");
         }
     }
@@ -87,7 +87,7 @@ class OpsAccumulateTest {
             try (AutogradOracle oracle = AutogradOracle.open()) {
                 Tensor xl = oracle.leaf(x.tensor()), wl = oracle.leaf(w.tensor());
                 // L = Σ silu(x·w)
-                oracle.backward(Ops.sum(Ops.silu(Ops.mm(xl, wl))));
+                oracle.backward(Reductions.sum(Elementwise.silu(Matmul.mm(xl, wl))));
                 gx = oracle.grad(xl);
                 gw = oracle.grad(wl);
             }

@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and rounds the result once, so the bf16 tolerance covers it), with contiguous and strided inputs.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsMatmulTest {
+class MatmulTest {
     // ---------------------------------------------------------------- aten::mm
 
     @ParameterizedTest
@@ -24,7 +24,7 @@ class OpsMatmulTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(1, 1, dtype, 5, 7);
             var b = randn(2, 1, dtype, 7, 6);
-            assertClose(Ops.mm(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::mm");
+            assertClose(Matmul.mm(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::mm");
         }
     }
 
@@ -39,7 +39,7 @@ class OpsMatmulTest {
             assertThat(a.isContiguous()).isFalse();
             assertThat(b.isContiguous()).isFalse();
             // The expected product transposes the base values in Java, so the view itself is checked too.
-            assertClose(Ops.mm(a, b), matmul(aBase.values().transpose(0, 1), bBase.values().transpose(0, 1)), dtype,
+            assertClose(Matmul.mm(a, b), matmul(aBase.values().transpose(0, 1), bBase.values().transpose(0, 1)), dtype,
                     "aten::mm(aᵀ, bᵀ)");
         }
     }
@@ -54,7 +54,7 @@ class OpsMatmulTest {
             Tensor a = aBase.tensor().slice(0, 0, 10, 2);
             Ref expectedA = Ref.zeros(5, 7);
             for (int i = 0; i < 5; i++) for (int j = 0; j < 7; j++) expectedA.set(aBase.values().get(2L * i, j), i, j);
-            assertClose(Ops.mm(a, b.tensor()), matmul(expectedA, b.values()), dtype, "aten::mm(a[::2], b)");
+            assertClose(Matmul.mm(a, b.tensor()), matmul(expectedA, b.values()), dtype, "aten::mm(a[::2], b)");
         }
     }
 
@@ -66,7 +66,7 @@ class OpsMatmulTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(7, 1, dtype, 3, 4, 5);
             var b = randn(8, 1, dtype, 3, 5, 6);
-            assertClose(Ops.bmm(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::bmm");
+            assertClose(Matmul.bmm(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::bmm");
         }
     }
 
@@ -78,7 +78,7 @@ class OpsMatmulTest {
             var a = randn(9, 1, dtype, 3, 4, 5);
             var bBase = randn(10, 1, dtype, 3, 6, 5);
             Tensor b = bBase.tensor().transpose(1, 2);
-            assertClose(Ops.bmm(a.tensor(), b), matmul(a.values(), bBase.values().transpose(1, 2)), dtype, "aten::bmm(a, bᵀ)");
+            assertClose(Matmul.bmm(a.tensor(), b), matmul(a.values(), bBase.values().transpose(1, 2)), dtype, "aten::bmm(a, bᵀ)");
         }
     }
 
@@ -90,7 +90,7 @@ class OpsMatmulTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(11, 1, dtype, 4, 6);
             var b = randn(12, 1, dtype, 6, 3);
-            assertClose(Ops.matmul(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::matmul 2D·2D");
+            assertClose(Matmul.matmul(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::matmul 2D·2D");
         }
     }
 
@@ -101,7 +101,7 @@ class OpsMatmulTest {
             // Activations (B, L, D) times a weight (D, F): the weight is shared by every batch entry.
             var a = randn(13, 1, dtype, 3, 4, 5);
             var w = randn(14, 1, dtype, 5, 6);
-            Tensor result = Ops.matmul(a.tensor(), w.tensor());
+            Tensor result = Matmul.matmul(a.tensor(), w.tensor());
             assertThat(result.shape()).containsExactly(3, 4, 6);
             assertClose(result, matmul(a.values(), w.values()), dtype, "aten::matmul 3D·2D");
         }
@@ -114,7 +114,7 @@ class OpsMatmulTest {
             // x · Wᵀ with W stored (out, in), as a linear layer does.
             var a = randn(15, 1, dtype, 2, 3, 5);
             var wBase = randn(16, 1, dtype, 4, 5);
-            assertClose(Ops.matmul(a.tensor(), wBase.tensor().transpose(0, 1)), matmul(a.values(), wBase.values().transpose(0, 1)),
+            assertClose(Matmul.matmul(a.tensor(), wBase.tensor().transpose(0, 1)), matmul(a.values(), wBase.values().transpose(0, 1)),
                     dtype, "aten::matmul 3D·(2D)ᵀ");
         }
     }
@@ -125,7 +125,7 @@ class OpsMatmulTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(17, 1, dtype, 2, 1, 4, 5);
             var b = randn(18, 1, dtype, 3, 5, 2);
-            Tensor result = Ops.matmul(a.tensor(), b.tensor());
+            Tensor result = Matmul.matmul(a.tensor(), b.tensor());
             assertThat(result.shape()).containsExactly(2, 3, 4, 2);
             assertClose(result, matmul(a.values(), b.values()), dtype, "aten::matmul (2,1,4,5)·(3,5,2)");
         }
@@ -137,7 +137,7 @@ class OpsMatmulTest {
         try (TensorScope s = TensorScope.open()) {
             var a = randn(19, 1, dtype, 4, 5);
             var b = randn(20, 1, dtype, 3, 5, 2);
-            assertClose(Ops.matmul(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::matmul 2D·3D");
+            assertClose(Matmul.matmul(a.tensor(), b.tensor()), matmul(a.values(), b.values()), dtype, "aten::matmul 2D·3D");
         }
     }
 
@@ -151,19 +151,19 @@ class OpsMatmulTest {
             var n = randn(24, 1, dtype, 4, 5);
             var batch = randn(25, 1, dtype, 2, 4, 5);
 
-            Tensor dot = Ops.matmul(v5.tensor(), w5.tensor());
+            Tensor dot = Matmul.matmul(v5.tensor(), w5.tensor());
             assertThat(dot.dim()).as("1-D·1-D is a 0-dim dot product").isZero();
             assertClose(dot, matmul(v5.values(), w5.values()), dtype, "aten::matmul 1D·1D");
 
-            Tensor vm = Ops.matmul(v5.tensor(), m.tensor());
+            Tensor vm = Matmul.matmul(v5.tensor(), m.tensor());
             assertThat(vm.shape()).containsExactly(3);
             assertClose(vm, matmul(v5.values(), m.values()), dtype, "aten::matmul 1D·2D");
 
-            Tensor mv = Ops.matmul(n.tensor(), v5.tensor());
+            Tensor mv = Matmul.matmul(n.tensor(), v5.tensor());
             assertThat(mv.shape()).containsExactly(4);
             assertClose(mv, matmul(n.values(), v5.values()), dtype, "aten::matmul 2D·1D");
 
-            Tensor bv = Ops.matmul(batch.tensor(), v5.tensor());
+            Tensor bv = Matmul.matmul(batch.tensor(), v5.tensor());
             assertThat(bv.shape()).containsExactly(2, 4);
             assertClose(bv, matmul(batch.values(), v5.values()), dtype, "aten::matmul 3D·1D");
         }
@@ -176,10 +176,10 @@ class OpsMatmulTest {
             // A column of a matrix is a 1-D view with stride > 1.
             var base = randn(26, 1, dtype, 5, 3);
             var m = randn(27, 1, dtype, 4, 5);
-            Tensor column = Ops.select(base.tensor(), 1, 2);
+            Tensor column = Views.select(base.tensor(), 1, 2);
             Ref expectedColumn = Ref.zeros(5);
             for (int i = 0; i < 5; i++) expectedColumn.set(base.values().get(i, 2), i);
-            assertClose(Ops.matmul(m.tensor(), column), matmul(m.values(), expectedColumn), dtype, "aten::matmul 2D·(strided 1D)");
+            assertClose(Matmul.matmul(m.tensor(), column), matmul(m.values(), expectedColumn), dtype, "aten::matmul 2D·(strided 1D)");
         }
     }
 }

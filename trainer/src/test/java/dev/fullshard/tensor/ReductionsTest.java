@@ -13,7 +13,7 @@ import static dev.fullshard.tensor.RefMath.input;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Reductions of {@link Ops} against a double-precision Java reference, in float32 and bfloat16, on
+ * {@link Reductions} against a double-precision Java reference, in float32 and bfloat16, on
  * contiguous, transposed and strided 3-d inputs.
  *
  * <p>Sums are compared with a rigorous bound rather than a fixed tolerance: any summation order of n
@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exceed it by orders of magnitude.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsReductionTest {
+class ReductionsTest {
     private static final long[] SHAPE = {4, 6, 33};
     private static final double U_F32 = 0x1p-24, U_F64 = 0x1p-53;
     private static Ref randn(long seed) {
@@ -69,7 +69,7 @@ class OpsReductionTest {
         for (Layout layout : Layout.values()) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(randn(1), dtype, layout);
-                Tensor total = Ops.sum(x.tensor());
+                Tensor total = Reductions.sum(x.tensor());
                 assertThat(total.dim()).as("sum of everything is 0-dim").isZero();
                 assertThat(total.dtype()).isEqualTo(dtype);
                 Ref expected = RefMath.sum(x.values(), false, 0, 1, 2);
@@ -87,7 +87,7 @@ class OpsReductionTest {
                 for (boolean keepDim : new boolean[]{false, true}) {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(2), dtype, layout);
-                        Tensor r = Ops.sum(x.tensor(), keepDim, dims);
+                        Tensor r = Reductions.sum(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
                         String what = "sum " + Arrays.toString(dims) + " keepdim " + keepDim + " " + dtype + " " + layout;
                         assertSumClose(r, RefMath.sum(x.values(), keepDim, dims), RefMath.sum(x.values().map(Math::abs), keepDim, dims),
@@ -106,7 +106,7 @@ class OpsReductionTest {
                 try (TensorScope s = TensorScope.open()) {
                     // Large offsets make float32 accumulation visibly worse than float64.
                     Input x = input(randn(3).map(v -> 1000 + v), dtype, layout);
-                    Tensor r = Ops.sum(x.tensor(), false, DType.F64, dims);
+                    Tensor r = Reductions.sum(x.tensor(), false, DType.F64, dims);
                     assertThat(r.dtype()).isEqualTo(DType.F64);
                     assertSumClose(r, RefMath.sum(x.values(), false, dims), RefMath.sum(x.values().map(Math::abs), false, dims),
                             RefMath.groupSize(SHAPE, dims), U_F64, DType.F64, 1, "sum f64 " + Arrays.toString(dims) + " " + layout);
@@ -123,7 +123,7 @@ class OpsReductionTest {
         for (int[] dims : new int[][]{{1}, {0}, {0, 1}}) {
             try (TensorScope s = TensorScope.open()) {
                 Input x = input(values, dtype, Layout.TRANSPOSED);
-                Tensor r = Ops.sum(x.tensor(), false, dims);
+                Tensor r = Reductions.sum(x.tensor(), false, dims);
                 assertSumClose(r, RefMath.sum(x.values(), false, dims), RefMath.sum(x.values().map(Math::abs), false, dims),
                         RefMath.groupSize(x.values().shape, dims), U_F32, dtype, 1, "large sum " + Arrays.toString(dims) + " " + dtype);
             }
@@ -139,7 +139,7 @@ class OpsReductionTest {
             for (int[] dims : new int[][]{{1}, {0}, {0, 1}}) {
                 try (TensorScope s = TensorScope.open()) {
                     Input x = input(values, DType.F32, layout);
-                    Ref.assertExact(Ops.sum(x.tensor(), false, dims), RefMath.sum(x.values(), false, dims),
+                    Ref.assertExact(Reductions.sum(x.tensor(), false, dims), RefMath.sum(x.values(), false, dims),
                             "integer sum " + Arrays.toString(dims) + " " + layout);
                 }
             }
@@ -154,12 +154,12 @@ class OpsReductionTest {
             Input x = input(randn(16), dtype, Layout.TRANSPOSED);
             long n = x.values().data.length;
             Ref sum = RefMath.sum(x.values(), false, 0, 1, 2), absSum = RefMath.sum(x.values().map(Math::abs), false, 0, 1, 2);
-            assertSumClose(Ops.sum(x.tensor(), false), sum, absSum, n, U_F32, dtype, 1, "sum over []");
-            assertSumClose(Ops.mean(x.tensor(), false), sum.map(v -> v / n), absSum, n + 1, U_F32, dtype, 1.0 / n, "mean over []");
-            Ref.assertExact(Ops.amax(x.tensor(), true), RefMath.reduce(x.values(), true, Double.NEGATIVE_INFINITY, Math::max, 0, 1, 2),
+            assertSumClose(Reductions.sum(x.tensor(), false), sum, absSum, n, U_F32, dtype, 1, "sum over []");
+            assertSumClose(Reductions.mean(x.tensor(), false), sum.map(v -> v / n), absSum, n + 1, U_F32, dtype, 1.0 / n, "mean over []");
+            Ref.assertExact(Reductions.amax(x.tensor(), true), RefMath.reduce(x.values(), true, Double.NEGATIVE_INFINITY, Math::max, 0, 1, 2),
                     "amax over [] keepdim");
             Ref norm = RefMath.sum(x.values().map(v -> v * v), false, 0, 1, 2).map(Math::sqrt);
-            Ref.assertClose(Ops.norm(x.tensor(), false), norm, 0, 2 * (n * U_F32 + unitRoundoff(dtype)), "norm over []");
+            Ref.assertClose(Reductions.norm(x.tensor(), false), norm, 0, 2 * (n * U_F32 + unitRoundoff(dtype)), "norm over []");
         }
     }
 
@@ -171,7 +171,7 @@ class OpsReductionTest {
                 for (boolean keepDim : new boolean[]{false, true}) {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(4).map(v -> 0.5 + v), dtype, layout);
-                        Tensor r = Ops.mean(x.tensor(), keepDim, dims);
+                        Tensor r = Reductions.mean(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
                         long n = RefMath.groupSize(SHAPE, dims);
                         // The division by n adds one more rounding: counted as one more term.
@@ -194,7 +194,7 @@ class OpsReductionTest {
                 for (boolean keepDim : new boolean[]{false, true}) {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(5), dtype, layout);
-                        Tensor r = Ops.amax(x.tensor(), keepDim, dims);
+                        Tensor r = Reductions.amax(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
                         Ref.assertExact(r, RefMath.reduce(x.values(), keepDim, Double.NEGATIVE_INFINITY, Math::max, dims),
                                 "amax " + Arrays.toString(dims) + " keepdim " + keepDim + " " + dtype + " " + layout);
@@ -210,7 +210,7 @@ class OpsReductionTest {
         try (TensorScope s = TensorScope.open()) {
             Ref values = Ref.randn(6, 1, 3, 40);
             values.set(Double.NaN, 1, 17);
-            Tensor r = Ops.amax(values.toTensor(dtype), false, 1);
+            Tensor r = Reductions.amax(values.toTensor(dtype), false, 1);
             Ref expected = RefMath.reduce(Ref.of(values.toTensor(dtype)), false, Double.NEGATIVE_INFINITY, Math::max, 1);
             assertThat(Double.isNaN(expected.data[1])).isTrue();
             Ref.assertExact(r, expected, "amax with a NaN in row 1");
@@ -251,7 +251,7 @@ class OpsReductionTest {
                 for (boolean keepDim : new boolean[]{false, true}) {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(7), dtype, layout);
-                        Ops.MaxResult r = Ops.max(x.tensor(), dim, keepDim);
+                        Reductions.MaxResult r = Reductions.max(x.tensor(), dim, keepDim);
                         Ref[] expected = maxAlong(x.values(), Math.floorMod(dim, 3), keepDim);
                         String what = "max dim " + dim + " keepdim " + keepDim + " " + dtype + " " + layout;
                         assertThat(r.values().dtype()).isEqualTo(dtype);
@@ -271,7 +271,7 @@ class OpsReductionTest {
             Ref values = withTies(8);
             values.set(Double.NaN, 2, 3, 20);
             Input x = input(values, dtype, Layout.TRANSPOSED);
-            Ops.MaxResult r = Ops.max(x.tensor(), 2, false);
+            Reductions.MaxResult r = Reductions.max(x.tensor(), 2, false);
             Ref[] expected = maxAlong(x.values(), 2, false);
             Ref.assertExact(r.values(), expected[0], "max values with ties");
             // ATen documents no tie-breaking rule for max.dim; the index must point at a maximum.
@@ -295,7 +295,7 @@ class OpsReductionTest {
                     try (TensorScope s = TensorScope.open()) {
                         // argmax documents the first index among ties.
                         Input x = input(withTies(9), dtype, layout);
-                        Tensor r = Ops.argmax(x.tensor(), dim, keepDim);
+                        Tensor r = Reductions.argmax(x.tensor(), dim, keepDim);
                         assertThat(r.dtype()).isEqualTo(DType.I64);
                         Ref.assertExact(r, maxAlong(x.values(), Math.floorMod(dim, 3), keepDim)[1],
                                 "argmax dim " + dim + " keepdim " + keepDim + " " + dtype + " " + layout);
@@ -315,7 +315,7 @@ class OpsReductionTest {
                 for (boolean keepDim : new boolean[]{false, true}) {
                     try (TensorScope s = TensorScope.open()) {
                         Input x = input(randn(10), dtype, layout);
-                        Tensor r = Ops.norm(x.tensor(), keepDim, dims);
+                        Tensor r = Reductions.norm(x.tensor(), keepDim, dims);
                         assertThat(r.dtype()).isEqualTo(dtype);
                         Ref expected = RefMath.sum(x.values().map(v -> v * v), keepDim, dims).map(Math::sqrt);
                         // Σx² has only positive terms, so its relative error is ≤ n·u; the square root halves it.
@@ -339,14 +339,14 @@ class OpsReductionTest {
     void allAndAnyOfBool() {
         try (TensorScope s = TensorScope.open()) {
             Tensor allTrue = bools(true, true, true, true), oneFalse = bools(true, true, false, true), allFalse = bools(false, false, false, false);
-            assertThat(Ops.all(allTrue).dim()).isZero();
-            assertThat(Ops.all(allTrue).dtype()).isEqualTo(DType.BOOL);
-            assertThat(Ops.all(allTrue).item()).as("aten::all of all-true").isEqualTo(1.0);
-            assertThat(Ops.all(oneFalse).item()).as("aten::all with one false").isEqualTo(0.0);
-            assertThat(Ops.any(oneFalse).item()).as("aten::any with three true").isEqualTo(1.0);
-            assertThat(Ops.any(allFalse).item()).as("aten::any of all-false").isEqualTo(0.0);
-            assertThat(Ops.all(Tensor.of(new boolean[0], 0)).item()).as("aten::all of nothing").isEqualTo(1.0);
-            assertThat(Ops.any(Tensor.of(new boolean[0], 0)).item()).as("aten::any of nothing").isEqualTo(0.0);
+            assertThat(Reductions.all(allTrue).dim()).isZero();
+            assertThat(Reductions.all(allTrue).dtype()).isEqualTo(DType.BOOL);
+            assertThat(Reductions.all(allTrue).item()).as("aten::all of all-true").isEqualTo(1.0);
+            assertThat(Reductions.all(oneFalse).item()).as("aten::all with one false").isEqualTo(0.0);
+            assertThat(Reductions.any(oneFalse).item()).as("aten::any with three true").isEqualTo(1.0);
+            assertThat(Reductions.any(allFalse).item()).as("aten::any of all-false").isEqualTo(0.0);
+            assertThat(Reductions.all(Tensor.of(new boolean[0], 0)).item()).as("aten::all of nothing").isEqualTo(1.0);
+            assertThat(Reductions.any(Tensor.of(new boolean[0], 0)).item()).as("aten::any of nothing").isEqualTo(0.0);
         }
     }
 
@@ -360,11 +360,11 @@ class OpsReductionTest {
                 oneZero.set(-0.0, 3, 5, 32);
                 Ref zeros = randn(12).map(v -> 0.0);
                 zeros.set(Double.NaN, 1, 1, 1); // NaN is non-zero, so true
-                assertThat(Ops.all(input(nonZero, dtype, layout).tensor()).item()).as("all non-zero " + layout).isEqualTo(1.0);
-                assertThat(Ops.all(input(oneZero, dtype, layout).tensor()).item()).as("all with a -0 " + layout).isEqualTo(0.0);
-                assertThat(Ops.any(input(oneZero, dtype, layout).tensor()).item()).as("any with a -0 " + layout).isEqualTo(1.0);
-                assertThat(Ops.any(input(zeros, dtype, layout).tensor()).item()).as("any of zeros and a NaN " + layout).isEqualTo(1.0);
-                assertThat(Ops.any(input(randn(13).map(v -> 0.0), dtype, layout).tensor()).item()).as("any of zeros " + layout).isEqualTo(0.0);
+                assertThat(Reductions.all(input(nonZero, dtype, layout).tensor()).item()).as("all non-zero " + layout).isEqualTo(1.0);
+                assertThat(Reductions.all(input(oneZero, dtype, layout).tensor()).item()).as("all with a -0 " + layout).isEqualTo(0.0);
+                assertThat(Reductions.any(input(oneZero, dtype, layout).tensor()).item()).as("any with a -0 " + layout).isEqualTo(1.0);
+                assertThat(Reductions.any(input(zeros, dtype, layout).tensor()).item()).as("any of zeros and a NaN " + layout).isEqualTo(1.0);
+                assertThat(Reductions.any(input(randn(13).map(v -> 0.0), dtype, layout).tensor()).item()).as("any of zeros " + layout).isEqualTo(0.0);
             }
         }
     }
@@ -377,17 +377,17 @@ class OpsReductionTest {
             Input transposed = input(values, dtype, Layout.TRANSPOSED);
             Input strided = input(values, dtype, Layout.STRIDED);
             Tensor contiguous = values.toTensor(dtype);
-            assertThat(Ops.equal(transposed.tensor(), contiguous)).as("transposed view vs contiguous copy").isTrue();
-            assertThat(Ops.equal(strided.tensor(), transposed.tensor())).as("strided vs transposed").isTrue();
+            assertThat(Reductions.equal(transposed.tensor(), contiguous)).as("transposed view vs contiguous copy").isTrue();
+            assertThat(Reductions.equal(strided.tensor(), transposed.tensor())).as("strided vs transposed").isTrue();
 
             Ref changed = RefMath.copy(values);
             changed.set(changed.get(3, 5, 32) + 1, 3, 5, 32);
-            assertThat(Ops.equal(transposed.tensor(), changed.toTensor(dtype))).as("one element differs").isFalse();
-            assertThat(Ops.equal(contiguous, Ops.reshape(contiguous, 24, 33))).as("same values, other shape").isFalse();
+            assertThat(Reductions.equal(transposed.tensor(), changed.toTensor(dtype))).as("one element differs").isFalse();
+            assertThat(Reductions.equal(contiguous, Views.reshape(contiguous, 24, 33))).as("same values, other shape").isFalse();
 
             Ref withNaN = RefMath.copy(values);
             withNaN.set(Double.NaN, 0, 0, 0);
-            assertThat(Ops.equal(withNaN.toTensor(dtype), withNaN.toTensor(dtype))).as("NaN is not equal to NaN").isFalse();
+            assertThat(Reductions.equal(withNaN.toTensor(dtype), withNaN.toTensor(dtype))).as("NaN is not equal to NaN").isFalse();
         }
     }
 }

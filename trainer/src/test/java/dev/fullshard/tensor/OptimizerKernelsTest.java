@@ -6,8 +6,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static dev.fullshard.tensor.LayerRef.assertClose;
-import static dev.fullshard.tensor.Ref.assertExact;
 import static dev.fullshard.tensor.LayerRef.randn;
+import static dev.fullshard.tensor.Ref.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * GradScaler's rules, and aten::_foreach_mul_.Tensor.
  */
 @ExtendWith(NoLeakedTensors.class)
-class OpsOptimizerTest {
+class OptimizerKernelsTest {
     private static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
     private static final long[][] SHAPES = {{4, 3}, {5}, {2, 2, 3}};
 
@@ -76,16 +76,16 @@ class OpsOptimizerTest {
             Ref[] out = new Ref[params.length];
             for (int i = 0; i < params.length; i++) {
                 try (TensorScope inner = TensorScope.open()) {
-                    Ops.copyInto(grads[i], Ref.randn(seed + i, 0.5, SHAPES[i]).toTensor(grads[i].dtype()));
+                    Copies.copyInto(grads[i], Ref.randn(seed + i, 0.5, SHAPES[i]).toTensor(grads[i].dtype()));
                 }
-                Ops.fill(steps[i], step);
+                Copies.fill(steps[i], step);
                 out[i] = Ref.of(grads[i]);
             }
             return out;
         }
 
         void step(Tensor lr, double wd, Tensor gradScale, Tensor foundInf) {
-            Ops.fusedAdamW(params, grads, expAvgs, expAvgSqs, steps, lr, BETA1, BETA2, wd, EPS, gradScale, foundInf);
+            OptimizerKernels.fusedAdamW(params, grads, expAvgs, expAvgSqs, steps, lr, BETA1, BETA2, wd, EPS, gradScale, foundInf);
         }
     }
 
@@ -240,7 +240,7 @@ class OpsOptimizerTest {
             Tensor foundInf = Tensor.zeros(DType.F32, Device.CPU, 1);
             // 0.3 is not a power of two, so the products round; the op multiplies in float32.
             float inv = 0.3f;
-            Ops.unscaleAndCheckFinite(new Tensor[]{a.tensor(), b.tensor()}, foundInf, Tensor.full(inv, DType.F32, Device.CPU, 1));
+            OptimizerKernels.unscaleAndCheckFinite(new Tensor[]{a.tensor(), b.tensor()}, foundInf, Tensor.full(inv, DType.F32, Device.CPU, 1));
             assertClose(a.tensor(), a.values().map(x -> x * inv), dtype, "aten::_amp_foreach_non_finite_check_and_unscale_ grad 0");
             assertClose(b.tensor(), b.values().map(x -> x * inv), dtype, "aten::_amp_foreach_non_finite_check_and_unscale_ grad 1");
             assertThat(foundInf.item()).isZero();
@@ -258,7 +258,7 @@ class OpsOptimizerTest {
                     badValues.set(bad, 1, 2);
                     Tensor withBad = badValues.toTensor(dtype);
                     Tensor foundInf = Tensor.zeros(DType.F32, Device.CPU, 1);
-                    Ops.unscaleAndCheckFinite(new Tensor[]{ok, withBad}, foundInf, Tensor.full(0.5, DType.F32, Device.CPU, 1));
+                    OptimizerKernels.unscaleAndCheckFinite(new Tensor[]{ok, withBad}, foundInf, Tensor.full(0.5, DType.F32, Device.CPU, 1));
                     assertThat(foundInf.item()).as("found_inf after a grad holding " + bad).isEqualTo(1.0);
                     // The grads are still multiplied (by 0.5, exactly), the bad value stays non-finite.
                     Ref after = Ref.of(withBad);
@@ -286,7 +286,7 @@ class OpsOptimizerTest {
             for (int t = 0; t < overflow.length; t++) {
                 try (TensorScope inner = TensorScope.open()) {
                     Tensor foundInf = Tensor.full(overflow[t] ? 1 : 0, DType.F32, Device.CPU, 1);
-                    Ops.updateLossScale(scale, tracker, foundInf, growth, backoff, interval);
+                    OptimizerKernels.updateLossScale(scale, tracker, foundInf, growth, backoff, interval);
                 }
                 // GradScaler: on overflow scale *= backoff and tracker = 0; otherwise tracker += 1 and when
                 // it reaches growth_interval, scale *= growth and tracker = 0.
@@ -313,7 +313,7 @@ class OpsOptimizerTest {
             var baseOfView = randn(522, 1, DType.F32, 4, 3);
             Tensor view = baseOfView.tensor().transpose(0, 1); // non-contiguous: writes must land in the base
             float factor = 0.3f;
-            Ops.multiplyAll(new Tensor[]{f.tensor(), h.tensor(), view}, Tensor.scalar(factor));
+            OptimizerKernels.multiplyAll(new Tensor[]{f.tensor(), h.tensor(), view}, Tensor.scalar(factor));
             assertClose(f.tensor(), f.values().map(x -> x * factor), DType.F32, "aten::_foreach_mul_.Tensor f32");
             assertClose(h.tensor(), h.values().map(x -> x * factor), DType.BF16, "aten::_foreach_mul_.Tensor bf16");
             assertClose(baseOfView.tensor(), baseOfView.values().map(x -> x * factor), DType.F32, "aten::_foreach_mul_.Tensor through a transposed view");
