@@ -116,18 +116,8 @@ public final class Trainer {
         TrainConfig.Training t = config.training();
         DType compute = config.computeDtype();
         ModelConfig modelConfig = model.config();
-        TrainingData trainData, evalData = null;
-        try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
-            DataOptions options = dataOptions();
-            TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
-            out.println("data: train " + train.report());
-            trainData = TrainingData.of(train, new TrainingData.Options(t.microBatchSize(), config.data().packing(), true, t.seed()));
-            if (!config.data().evalFiles().isEmpty()) {
-                TokenizedDataset eval = TokenizedDataset.load(config.data().evalFiles(), tokenizer, options);
-                out.println("data: eval " + eval.report());
-                evalData = TrainingData.of(eval, new TrainingData.Options(t.microBatchSize(), config.data().packing(), false, t.seed()));
-            }
-        }
+        Datasets data = loadData(modelDir);
+        TrainingData trainData = data.train(), evalData = data.eval();
         long stepsPerEpoch = trainData.stepsPerEpoch(t.microBatchSize(), t.gradientAccumulationSteps());
         long totalSteps = config.totalSteps(stepsPerEpoch);
         LrSchedule schedule = schedule(totalSteps);
@@ -151,14 +141,7 @@ public final class Trainer {
         TrainerState state = checkpointer.resume(config.resume(), out);
         checkSameOnAllRanks(state);
         long resumedAt = state.step();
-        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s on %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
-                modelConfig.architecture().className(), model.layout().numel(), compute, comm.device(), totalSteps, stepsPerEpoch, config.globalBatch(),
-                config.data().maxSeqLen(), state.step() > 0 ? ", resumed at step " + state.step() : "",
-                comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT) : "");
-        if (t.gradientAccumulationSteps() % comm.size() != 0) {
-            out.printf(Locale.ROOT, "train: warning: gradient_accumulation_steps (%d) is not a multiple of the %d ranks, so some ranks idle "
-                    + "for part of every step; use a multiple for full speed%n", t.gradientAccumulationSteps(), comm.size());
-        }
+        printStart(model, totalSteps, stepsPerEpoch, resumedAt);
         MemoryReport memory = new MemoryReport(comm, model, optimizer);
 
         Path lastCheckpoint = null;
@@ -201,6 +184,38 @@ public final class Trainer {
             double seconds = (System.nanoTime() - started) / 1e9;
             summarize(state, validator != null, evalLoss, state.tokensSeen() - tokensAtStart, positions, seconds, export, metrics, progress);
             return new Result(state.step(), state.lastLoss(), evalLoss, lastCheckpoint, export, null);
+        }
+    }
+
+    /** The training data and the evaluation data (null when the config names none). */
+    private record Datasets(TrainingData train, TrainingData eval) {
+    }
+
+    private Datasets loadData(Path modelDir) throws IOException {
+        TrainConfig.Training t = config.training();
+        try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
+            DataOptions options = dataOptions();
+            TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
+            out.println("data: train " + train.report());
+            TrainingData trainData = TrainingData.of(train, new TrainingData.Options(t.microBatchSize(), config.data().packing(), true, t.seed()));
+            if (config.data().evalFiles().isEmpty()) return new Datasets(trainData, null);
+            TokenizedDataset eval = TokenizedDataset.load(config.data().evalFiles(), tokenizer, options);
+            out.println("data: eval " + eval.report());
+            return new Datasets(trainData, TrainingData.of(eval, new TrainingData.Options(t.microBatchSize(), config.data().packing(), false,
+                    t.seed())));
+        }
+    }
+
+    /** What is about to train: model, size, device, steps, batch, whether it resumed; a warning for idle ranks. */
+    private void printStart(ShardedModel model, long totalSteps, long stepsPerEpoch, long resumedAt) {
+        int accumulation = config.training().gradientAccumulationSteps();
+        out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s on %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
+                model.config().architecture().className(), model.layout().numel(), config.computeDtype(), comm.device(), totalSteps, stepsPerEpoch,
+                config.globalBatch(), config.data().maxSeqLen(), resumedAt > 0 ? ", resumed at step " + resumedAt : "",
+                comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT) : "");
+        if (accumulation % comm.size() != 0) {
+            out.printf(Locale.ROOT, "train: warning: gradient_accumulation_steps (%d) is not a multiple of the %d ranks, so some ranks idle "
+                    + "for part of every step; use a multiple for full speed%n", accumulation, comm.size());
         }
     }
 
