@@ -89,6 +89,25 @@ public interface Communicator extends AutoCloseable {
     /** Sums each element over all ranks, in place. */
     void allReduceSum(long[] values);
 
+    /** True on every rank when {@code mine} is true on any: how the ranks agree to skip a step or to stop. */
+    default boolean anyRank(boolean mine) {
+        if (size() == 1) return mine;
+        long[] flag = {mine ? 1 : 0};
+        allReduceSum(flag);
+        return flag[0] > 0;
+    }
+
+    /** Whether every rank passed the same {@code values}, as far as their sums over the ranks tell. */
+    default boolean sameOnAllRanks(long... values) {
+        if (size() == 1) return true;
+        long[] sum = values.clone();
+        allReduceSum(sum);
+        for (int i = 0; i < values.length; i++) {
+            if (sum[i] != values[i] * size()) return false;
+        }
+        return true;
+    }
+
     /** Copies {@code root}'s {@code t} into every rank's {@code t}. */
     void broadcast(Tensor t, int root);
 

@@ -128,16 +128,19 @@ public final class MpiCommunicator implements Communicator {
 
     @Override
     public void allReduceSum(double[] values) {
-        checkOpen();
-        if (values.length == 0) return;
-        onNativeCopy("allReduceSum", MemorySegment.ofArray(values), buf -> allReduceInPlace(buf, values.length, Mpi.MPI_DOUBLE, 8));
+        allReduceSum(MemorySegment.ofArray(values), values.length, Mpi.MPI_DOUBLE);
     }
 
     @Override
     public void allReduceSum(long[] values) {
+        allReduceSum(MemorySegment.ofArray(values), values.length, Mpi.MPI_LONG_LONG);
+    }
+
+    /** Sums a Java array of {@code n} 8-byte elements over the ranks, in place. */
+    private void allReduceSum(MemorySegment array, int n, int datatype) {
         checkOpen();
-        if (values.length == 0) return;
-        onNativeCopy("allReduceSum", MemorySegment.ofArray(values), buf -> allReduceInPlace(buf, values.length, Mpi.MPI_LONG_LONG, 8));
+        if (n == 0) return;
+        onNativeCopy("allReduceSum", array, buf -> allReduceInPlace(buf, n, datatype, 8));
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -154,20 +155,12 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void allReduceSum(double[] values) {
-        try (TensorScope ignored = TensorScope.open()) {
-            Tensor t = Tensor.of(values, values.length).to(device);
-            allReduceSum(t);
-            System.arraycopy(t.toDoubleArray(), 0, values, 0, values.length);
-        }
+        onDeviceCopy(MemorySegment.ofArray(values), DType.F64, values.length, this::allReduceSum);
     }
 
     @Override
     public void allReduceSum(long[] values) {
-        try (TensorScope ignored = TensorScope.open()) {
-            Tensor t = Tensor.of(values, values.length).to(device);
-            allReduceSum(t);
-            System.arraycopy(t.toLongArray(), 0, values, 0, values.length);
-        }
+        onDeviceCopy(MemorySegment.ofArray(values), DType.I64, values.length, this::allReduceSum);
     }
 
     @Override
@@ -181,10 +174,20 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void broadcast(double[] values, int root) {
+        onDeviceCopy(MemorySegment.ofArray(values), DType.F64, values.length, t -> broadcast(t, root));
+    }
+
+    /**
+     * Runs {@code collective} on a copy, on this rank's GPU, of a Java array of {@code n} elements of
+     * {@code dtype} (NCCL cannot read the Java heap), then copies the result back into the array.
+     */
+    private void onDeviceCopy(MemorySegment array, DType dtype, int n, Consumer<Tensor> collective) {
         try (TensorScope ignored = TensorScope.open()) {
-            Tensor t = Tensor.of(values, values.length).to(device);
-            broadcast(t, root);
-            System.arraycopy(t.toDoubleArray(), 0, values, 0, values.length);
+            Tensor host = Tensor.empty(dtype, Device.CPU, n);
+            host.dataSegment().copyFrom(array);
+            Tensor t = host.to(device);
+            collective.accept(t);
+            array.copyFrom(t.to(Device.CPU).dataSegment());
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.IntPredicate;
 
 /**
@@ -23,8 +24,9 @@ import java.util.function.IntPredicate;
  * </pre>
  *
  * (N = B·T rows in (b, t) order). The model owns no memory between calls: parameters and gradient
- * buffers come from outside (a loader, a random init, later the sharding layer) as {@link Parameters},
- * and each call frees everything it made except what it returns.
+ * buffers come from outside, either whole as {@link Parameters} (a loader, a random init) or unit by unit
+ * through a {@link WeightAccess} (the sharding layer, {@code dev.fullshard.shard.ShardedModel}), and each
+ * call frees everything it made except what it returns.
  *
  * <p><b>Dtypes.</b> Parameters may be stored in any float dtype (float32 master weights, say); the model
  * computes in {@link Options#computeDtype()}, converting each block's weights when it runs that block
@@ -171,11 +173,10 @@ public final class CausalLm {
             Block.Saved[] saved = new Block.Saved[layers];           // null for checkpointed blocks
             inputs[0] = embed(tokens, w, fwd);                                            // (N, D)
             for (int i = 0; i < layers; i++) {
+                int layer = i;
                 try (TensorScope block = TensorScope.open()) {
-                    Block.Params p = blockWeights(w.acquire(ModelUnits.block(i), fwd), i, cd);
-                    w.prefetch(i + 1 < layers ? ModelUnits.block(i + 1) : head, i + 1 < layers ? fwd : bwd);
-                    Block.Result r = Block.forward(inputs[i], batch, p, rope, config);
-                    w.release(ModelUnits.block(i), fwd);
+                    Block.Result r = w.run(ModelUnits.block(i), fwd,
+                            unit -> Block.forward(inputs[layer], batch, blockWeights(unit, layer, cd), rope, config));
                     if (!options.checkpointed().test(i)) {
                         r.saved().keep(block);
                         saved[i] = r.saved();
@@ -186,31 +187,33 @@ public final class CausalLm {
             long activationBytes = bytes(List.of(inputs));
             for (Block.Saved s : saved) if (s != null) activationBytes += bytes(s.made());
             // Final norm, then LM head and loss in chunks: the head's forward and backward in one go.
-            Map<String, Tensor> headUnit = w.acquire(head, bwd);
-            Tensor storedHead = headWeight(w, headUnit, bwd), headW = cast(storedHead, cd);          // (V, D)
-            if (layers > 0) w.prefetch(ModelUnits.block(layers - 1), bwd);
-            Tensor normWeight = cast(headUnit.get(Names.FINAL_NORM), cd);
-            RmsNorm.Result fin = RmsNorm.forward(inputs[layers], normWeight, config.rmsNormEps()); // (N, D)
-            Map<String, Tensor> headGrads = w.gradients(head);
-            Tensor headGrad = config.tieWordEmbeddings() ? w.gradients(ModelUnits.EMBEDDING).get(Names.EMBED) : headGrads.get(Names.LM_HEAD);
-            CrossEntropy.Result ce = CrossEntropy.forwardBackward(fin.output(), headW, targets.reshape(-1),
-                    options.labelSmoothing(), options.lossChunkTokens(), div, headGrad);
-            if (headW != storedHead) headW.close();                  // a converted copy, not the parameter
-            fin.output().close();
-            Tensor dx = RmsNorm.backward(ce.dHidden(), fin.saved(), normWeight, headGrads.get(Names.FINAL_NORM));
-            ce.dHidden().close();
-            fin.saved().close();
-            inputs[layers].close();
-            if (config.tieWordEmbeddings()) w.release(ModelUnits.EMBEDDING, bwd);
-            w.release(head, bwd);
+            HeadPass hp = w.run(head, bwd, headUnit -> withHeadWeight(w, headUnit, bwd, storedHead -> {
+                Tensor headW = cast(storedHead, cd);                                             // (V, D)
+                Tensor normWeight = cast(headUnit.get(Names.FINAL_NORM), cd);
+                RmsNorm.Result fin = RmsNorm.forward(inputs[layers], normWeight, config.rmsNormEps()); // (N, D)
+                Map<String, Tensor> headGrads = w.gradients(head);
+                Tensor headGrad = config.tieWordEmbeddings() ? w.gradients(ModelUnits.EMBEDDING).get(Names.EMBED) : headGrads.get(Names.LM_HEAD);
+                CrossEntropy.Result ce = CrossEntropy.forwardBackward(fin.output(), headW, targets.reshape(-1),
+                        options.labelSmoothing(), options.lossChunkTokens(), div, headGrad);
+                if (headW != storedHead) headW.close();              // a converted copy, not the parameter
+                fin.output().close();
+                Tensor dHidden = RmsNorm.backward(ce.dHidden(), fin.saved(), normWeight, headGrads.get(Names.FINAL_NORM));
+                ce.dHidden().close();
+                fin.saved().close();
+                inputs[layers].close();
+                return new HeadPass(dHidden, ce.loss().sum());
+            }));
             w.gradientsDone(head);
+            Tensor dx = hp.dHidden();
             for (int i = layers - 1; i >= 0; i--) {
+                int layer = i;
+                Tensor dOut = dx;
                 try (TensorScope block = TensorScope.open()) {
-                    Block.Params p = blockWeights(w.acquire(ModelUnits.block(i), bwd), i, cd);
-                    if (i > 0) w.prefetch(ModelUnits.block(i - 1), bwd);
-                    Block.Saved s = saved[i] != null ? saved[i] : Block.forward(inputs[i], batch, p, rope, config).saved();
-                    Tensor dIn = Block.backward(dx, s, p, blockParams(w.gradients(ModelUnits.block(i)), i), rope, config);
-                    w.release(ModelUnits.block(i), bwd);
+                    Tensor dIn = w.run(ModelUnits.block(i), bwd, unit -> {
+                        Block.Params p = blockWeights(unit, layer, cd);
+                        Block.Saved s = saved[layer] != null ? saved[layer] : Block.forward(inputs[layer], batch, p, rope, config).saved();
+                        return Block.backward(dOut, s, p, blockParams(w.gradients(ModelUnits.block(layer)), layer), rope, config);
+                    });
                     w.gradientsDone(ModelUnits.block(i));
                     dx.close();
                     dx = block.keep(dIn);
@@ -220,8 +223,12 @@ public final class CausalLm {
             }
             Embedding.backward(dx, tokens, w.gradients(ModelUnits.EMBEDDING).get(Names.EMBED));
             w.gradientsDone(ModelUnits.EMBEDDING);
-            return new Loss(ce.loss().sum() / div, ce.loss().sum(), counted, activationBytes);
+            return new Loss(hp.lossSum() / div, hp.lossSum(), counted, activationBytes);
         }
+    }
+
+    /** What the head's fused forward and backward hand on: the gradient of the final hidden states, and Σℓ. */
+    private record HeadPass(Tensor dHidden, double lossSum) {
     }
 
     // ================================================================ inference
@@ -268,32 +275,26 @@ public final class CausalLm {
         Rotary.Tables rope = Rotary.tables(config, seqLen, cd, options.device());
         Tensor x = embed(onDevice(tokens), weights, inf);
         for (int i = 0; i < layers; i++) {
+            int layer = i;
+            Tensor in = x;
             try (TensorScope block = TensorScope.open()) {
-                Block.Params p = blockWeights(weights.acquire(ModelUnits.block(i), inf), i, cd);
-                weights.prefetch(i + 1 < layers ? ModelUnits.block(i + 1) : head, inf);
-                Tensor out = Block.forward(x, batch, p, rope, config).output();
-                weights.release(ModelUnits.block(i), inf);
+                Tensor out = weights.run(ModelUnits.block(i), inf,
+                        unit -> Block.forward(in, batch, blockWeights(unit, layer, cd), rope, config).output());
                 x.close();
                 x = block.keep(out);
             }
         }
-        Map<String, Tensor> headUnit = weights.acquire(head, inf);
-        Tensor h = RmsNorm.forward(x, cast(headUnit.get(Names.FINAL_NORM), cd), config.rmsNormEps()).output();
-        x.close();
-        T result = headFunction.apply(h, cast(headWeight(weights, headUnit, inf), cd));
-        if (config.tieWordEmbeddings()) weights.release(ModelUnits.EMBEDDING, inf);
-        weights.release(head, inf);
-        return result;
+        Tensor last = x;
+        return weights.run(head, inf, headUnit -> {
+            Tensor h = RmsNorm.forward(last, cast(headUnit.get(Names.FINAL_NORM), cd), config.rmsNormEps()).output();
+            last.close();
+            return withHeadWeight(weights, headUnit, inf, stored -> headFunction.apply(h, cast(stored, cd)));
+        });
     }
 
-    /** Embedding lookup in the compute dtype, acquiring and releasing the embedding unit around it. */
+    /** Embedding lookup in the compute dtype, with the embedding unit acquired around it. */
     private Tensor embed(Tensor tokens, WeightAccess w, Pass pass) {
-        int next = config.numLayers() > 0 ? ModelUnits.block(0) : ModelUnits.head(config);
-        Map<String, Tensor> unit = w.acquire(ModelUnits.EMBEDDING, pass);
-        w.prefetch(next, next == ModelUnits.head(config) && pass == Pass.FORWARD ? Pass.BACKWARD : pass);
-        Tensor x = Embedding.forward(tokens, unit.get(Names.EMBED), options.computeDtype());
-        w.release(ModelUnits.EMBEDDING, pass);
-        return x;
+        return w.run(ModelUnits.EMBEDDING, pass, unit -> Embedding.forward(tokens, unit.get(Names.EMBED), options.computeDtype()));
     }
 
     /**
@@ -341,9 +342,13 @@ public final class CausalLm {
         return t;
     }
 
-    /** The LM head: its own matrix in the head unit, or the embedding matrix (acquired here) when the two are tied. */
-    private Tensor headWeight(WeightAccess w, Map<String, Tensor> headUnit, Pass pass) {
-        return config.tieWordEmbeddings() ? w.acquire(ModelUnits.EMBEDDING, pass).get(Names.EMBED) : headUnit.get(Names.LM_HEAD);
+    /**
+     * Runs {@code body} on the LM head matrix: its own matrix in the head unit, or the embedding matrix
+     * (acquired around {@code body}) when the two are tied.
+     */
+    private <T> T withHeadWeight(WeightAccess w, Map<String, Tensor> headUnit, Pass pass, Function<Tensor, T> body) {
+        if (!config.tieWordEmbeddings()) return body.apply(headUnit.get(Names.LM_HEAD));
+        return w.run(ModelUnits.EMBEDDING, pass, embedding -> body.apply(embedding.get(Names.EMBED)));
     }
 
     /** {@code t} on the model's device: itself, or a copy in the open scope. */

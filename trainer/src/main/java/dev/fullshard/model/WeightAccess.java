@@ -5,14 +5,15 @@ import dev.fullshard.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Where a {@link CausalLm} gets each unit's weights and puts each unit's gradients ({@link ModelUnits}),
- * one unit at a time, announcing what it will need next. This is the seam between the model and the
- * sharding layer: the model never knows whether a unit's weights were there all along or were just
- * all-gathered from other ranks.
+ * one unit at a time. This is the seam between the model and the sharding layer: the model never knows
+ * whether a unit's weights were there all along or were just all-gathered from other ranks, nor what
+ * is fetched ahead of time (the implementation knows the unit order, so it decides).
  *
- * <p>A pass calls, per unit: {@link #acquire}, compute, {@link #release}; in backward, the unit's
+ * <p>A pass {@link #run}s each unit: {@link #acquire}, compute, {@link #release}; in backward, the unit's
  * gradients are added into {@link #gradients} and then announced with {@link #gradientsDone}. Calls
  * come in the same order on every rank, which is what lets an implementation issue collectives from
  * them. The head runs its forward and backward in one go, so it is acquired once, for {@code BACKWARD};
@@ -36,8 +37,11 @@ public interface WeightAccess {
     /** The caller is done with what {@link #acquire} returned for this pass. */
     void release(int unit, Pass pass);
 
-    /** A hint that {@code unit} will be acquired for {@code pass} next: an implementation may start fetching it. */
-    default void prefetch(int unit, Pass pass) {
+    /** {@code body} on the unit's weights, acquired before it and released after it returns. */
+    default <T> T run(int unit, Pass pass, Function<Map<String, Tensor>, T> body) {
+        T result = body.apply(acquire(unit, pass));
+        release(unit, pass);
+        return result;
     }
 
     /** Buffers (same names) to add the unit's gradients into; the same buffers until {@link #gradientsDone}. */

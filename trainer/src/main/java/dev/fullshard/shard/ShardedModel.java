@@ -2,6 +2,7 @@ package dev.fullshard.shard;
 
 import dev.fullshard.dist.Communicator;
 import dev.fullshard.model.ModelConfig;
+import dev.fullshard.model.ModelUnits;
 import dev.fullshard.model.WeightAccess;
 import dev.fullshard.tensor.Copies;
 import dev.fullshard.tensor.DType;
@@ -23,8 +24,9 @@ import java.util.Map;
  * <p><b>Weights.</b> Before a unit computes, its master shard is converted to the compute dtype and
  * all-gathered into a flat buffer the unit's parameters are views of; the buffer is freed when the
  * unit is released ({@code full_shard}), or, for a forward, kept until the unit's backward is done
- * ({@code shard_grad_op}). With prefetch on, the model's hint starts the next unit's all-gather while
- * the current unit computes, so at most two units are gathered at a time.
+ * ({@code shard_grad_op}). With prefetch on, acquiring a unit starts the all-gather of the unit the pass
+ * reaches next (the next one in forward order, the previous one in backward) while the current unit
+ * computes, so at most two units are gathered at a time (three while the head uses the tied embedding).
  *
  * <p><b>Gradients.</b> A unit's backward adds into an unsharded flat buffer (in {@code reduceDtype});
  * when the unit is done, the buffer is reduce-scattered (summed over ranks) and the result added to
@@ -104,6 +106,10 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     private final boolean[] keptForBackward;
     private final List<Buffer> reductions = new ArrayList<>();
     private boolean lastMicroBatch = true;
+    /** Whether this rank ran a forward/backward since {@link #zeroGradients}. */
+    private boolean ranPass;
+    /** Units acquired and not yet released: one acquired inside another (the tied embedding, in the head) prefetches nothing. */
+    private int held;
     private long gatheredBytes, gatheredPeak, unshardedBytes, unshardedPeak, exposedNanos;
 
     public ShardedModel(Communicator comm, ModelConfig config, Options options) {
@@ -141,8 +147,35 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     }
 
     /** Every rank holds the whole model (no_shard, or one rank). */
-    public boolean replicated() {
+    private boolean replicated() {
         return layout.shards() == 1;
+    }
+
+    /**
+     * Whether every rank must run every forward and backward together (sharded weights are all-gathered by
+     * all ranks at once), so a rank that has run out of data runs passes whose results it ignores.
+     */
+    public boolean passesInLockstep() {
+        return !replicated();
+    }
+
+    /**
+     * How many forward/backward passes this rank runs in a step of {@code microBatches}, of which it
+     * computes {@code mine}: its own, or in lockstep as many as the busiest rank.
+     */
+    public int passesPerStep(int mine, int microBatches) {
+        return passesInLockstep() ? (microBatches + comm.size() - 1) / comm.size() : mine;
+    }
+
+    /**
+     * The whole model's sum of a quantity (a gradient's sum of squares, say) of which this rank computed
+     * its {@link #gradientPieces}' part: the shards' parts added up over the ranks; a replica holds it all.
+     */
+    public double sumOverShards(double mine) {
+        if (replicated()) return mine;
+        double[] sum = {mine};
+        comm.allReduceSum(sum);
+        return sum[0];
     }
 
     /** This rank's parts of the fp32 master weights by parameter name (1-D views, in model order): what AdamW updates. */
@@ -172,30 +205,22 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     /** Zeroes the gradient shards: the start of a step. */
     public void zeroGradients() {
         for (Tensor g : grad) Copies.zero(g);
+        ranPass = false;
     }
 
     /** The next forward/backward is this rank's last of the step (the one that synchronises, when not every one does). */
     public void beginMicroBatch(boolean last) {
         this.lastMicroBatch = last;
-    }
-
-    /**
-     * For a rank that has no micro-batch in this step (no_shard with fewer micro-batches than ranks):
-     * joins the other ranks' gradient reductions with zero gradients, unit by unit in backward order.
-     */
-    public void contributeNoGradients() {
-        beginMicroBatch(true);
-        for (int u = layout.units().size() - 1; u >= 0; u--) {
-            gradients(u);
-            gradientsDone(u);
-        }
+        ranPass = true;
     }
 
     /**
      * Completes every gradient reduction of the step: afterwards {@link #gradientPieces} hold the sum over
-     * ranks of the step's gradients. Frees anything still gathered.
+     * ranks of the step's gradients. Frees anything still gathered. A rank that ran no pass this step
+     * (no_shard with fewer micro-batches than ranks) joins the other ranks' reductions with zero gradients.
      */
     public void finishGradients() {
+        if (!ranPass) contributeNoGradients();
         while (!reductions.isEmpty()) complete(reductions.removeFirst());
         for (int u = 0; u < gathered.length; u++) free(u);
         for (int u = 0; u < unsharded.length; u++) {
@@ -211,20 +236,17 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         if (gathered[unit] == null) gathered[unit] = startGather(unit);
         Buffer b = gathered[unit];
         await(b);
+        if (held++ == 0) prefetch(nextInPass(unit, pass));
         if (pass == Pass.FORWARD && !options.reshardAfterForward()) keptForBackward[unit] = true;
         return b.views;
     }
 
     @Override
     public void release(int unit, Pass pass) {
-        if (replicated() || (pass == Pass.FORWARD && keptForBackward[unit])) return;
+        if (replicated()) return;
+        held--;
+        if (pass == Pass.FORWARD && keptForBackward[unit]) return;
         free(unit);
-    }
-
-    @Override
-    public void prefetch(int unit, Pass pass) {
-        if (!options.prefetch() || replicated() || gathered[unit] != null) return;
-        gathered[unit] = startGather(unit);
     }
 
     @Override
@@ -317,6 +339,33 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     }
 
     // ================================================================ internals
+
+    /** As each rank calls this at the same point of the same pass, the ranks issue the same all-gathers. */
+    private void prefetch(int unit) {
+        if (!options.prefetch() || unit < 0 || gathered[unit] != null) return;
+        gathered[unit] = startGather(unit);
+    }
+
+    /**
+     * The unit a pass acquires after {@code unit}, or −1: the next in forward order; in backward the
+     * previous one, down to the first block (the embedding's backward needs no weights).
+     */
+    private int nextInPass(int unit, Pass pass) {
+        if (pass == Pass.BACKWARD) return unit - 1 > ModelUnits.EMBEDDING ? unit - 1 : -1;
+        return unit + 1 < gathered.length ? unit + 1 : -1;
+    }
+
+    /**
+     * For a rank that ran no pass this step: joins the other ranks' gradient reductions with zero
+     * gradients, unit by unit in backward order.
+     */
+    private void contributeNoGradients() {
+        beginMicroBatch(true);
+        for (int u = layout.units().size() - 1; u >= 0; u--) {
+            gradients(u);
+            gradientsDone(u);
+        }
+    }
 
     private Buffer startGather(int unit) {
         ShardLayout.Unit u = layout.unit(unit);
