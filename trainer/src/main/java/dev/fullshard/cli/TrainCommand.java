@@ -21,7 +21,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "train.yaml", description = "The run's configuration (see the README's train.yaml reference).")
+    @Parameters(index = "0", paramLabel = "train.yaml", description = "The run's configuration (every key: docs/config.md).")
     Path config;
 
     @Parameters(index = "1..*", paramLabel = "key.sub=value", description = "Overrides of train.yaml keys, e.g. optimizer.lr=1e-4.")

@@ -42,9 +42,8 @@ import java.util.Map;
  *
  * <p>The weights live in a {@link ShardedModel}: with more than one rank each rank keeps its shard of
  * the fp32 master weights, gradients and AdamW moments (full_shard, shard_grad_op) or all of them
- * (no_shard), and the model gathers each unit as it computes (see the README's "Sharding (FSDP) and data
- * parallelism on CPU"). Rank 0 alone prints and writes files; checkpoints are written by every rank
- * holding a shard.
+ * (no_shard), and the model gathers each unit as it computes (docs/sharding.md). Rank 0 alone prints and
+ * writes files; checkpoints are written by every rank holding a shard.
  */
 public final class Trainer {
     /** How a run ended. {@code stoppedBy} is the signal's name when a signal stopped it, else null. */
