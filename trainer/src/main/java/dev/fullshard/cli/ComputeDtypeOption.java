@@ -7,7 +7,7 @@ import java.util.List;
 
 /** The {@code --dtype} a command computes in ({@code eval}, {@code generate}, {@code answer}): f32 or bf16. */
 final class ComputeDtypeOption {
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "Compute dtype: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     DType value() {

@@ -1,27 +1,23 @@
 package dev.fullshard.cli;
 
 import dev.fullshard.tensor.DType;
+import dev.fullshard.train.TrainConfig.Precision;
 
 import java.util.List;
 import java.util.Locale;
 
-/** A {@code --dtype} value as users write it (f32, fp32, float32, bf16, bfloat16, f16, fp16, float16). */
+/** A {@code --dtype} value, in any spelling train.yaml accepts (fp32 or f32 or float32, bf16 or bfloat16, fp16 or f16 or float16). */
 final class DtypeOption {
     private DtypeOption() {
     }
 
     /** The dtype named by {@code text}, which must be one of {@code allowed}; otherwise an error listing them. */
     static DType parse(String text, List<DType> allowed) {
-        DType d = switch (text.strip().toLowerCase(Locale.ROOT)) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "fp16", "float16" -> DType.F16;
-            default -> null;
-        };
-        if (d == null || !allowed.contains(d)) {
+        Precision p = Precision.parse(text);
+        if (p == null || !allowed.contains(p.dtype())) {
             throw new IllegalArgumentException("--dtype " + text + ": expected one of "
-                    + allowed.stream().map(a -> a == DType.F32 ? "f32" : a == DType.BF16 ? "bf16" : "f16").toList());
+                    + allowed.stream().map(d -> Precision.of(d).name().toLowerCase(Locale.ROOT)).toList());
         }
-        return d;
+        return p.dtype();
     }
 }

@@ -38,7 +38,7 @@ public final class InitModelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "The directory to create; it must not exist.")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "bf16", description = "Weight dtype: bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "bf16", description = "Weight dtype: bf16, fp16 or fp32 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")

@@ -39,9 +39,8 @@ final class ConfigKeys {
             paths -> paths.stream().map(Path::toString).toList(), List.of());
     static final ValueType<List<Double>> NUMBERS = new ValueType<>("list of numbers", "a list of numbers", (token, text) -> null,
             v -> v, List.of());
-    /** Every dtype key also takes the tensor names f32 and f16 (bf16 is the same in both); fp32/fp16 are written. */
-    static final ValueType<Precision> PRECISION = ValueType.choice(Precision.class,
-            Map.of("f32", Precision.FP32, "f16", Precision.FP16));
+    /** Every dtype key also takes the tensor names (f32, float32, ...); fp32/bf16/fp16 are written. */
+    static final ValueType<Precision> PRECISION = ValueType.choice(Precision.class, Precision.OTHER_SPELLINGS);
     static final ValueType<Resume> RESUME = new ValueType<>("auto | none | path", "auto, none or a checkpoint directory",
             (token, text) -> null, r -> switch (r) {
                 case Resume.Auto a -> "auto";

@@ -10,6 +10,7 @@ import dev.fullshard.tensor.DType;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -104,6 +105,10 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
     public enum Precision {
         FP32(DType.F32), BF16(DType.BF16), FP16(DType.F16);
 
+        /** The other names of each precision that train.yaml and the command line accept; the constant's own name is written. */
+        public static final Map<String, Precision> OTHER_SPELLINGS = Map.of("f32", FP32, "float32", FP32,
+                "bfloat16", BF16, "f16", FP16, "float16", FP16);
+
         private final DType dtype;
 
         Precision(DType dtype) {
@@ -113,6 +118,13 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
         /** The tensor dtype: fp32 -> F32, bf16 -> BF16, fp16 -> F16. */
         public DType dtype() {
             return dtype;
+        }
+
+        /** The precision {@code text} names in any accepted spelling, or null. */
+        public static Precision parse(String text) {
+            String spelling = text.strip().toLowerCase(Locale.ROOT);
+            for (Precision p : values()) if (p.name().toLowerCase(Locale.ROOT).equals(spelling)) return p;
+            return OTHER_SPELLINGS.get(spelling);
         }
 
         /** The precision whose dtype is {@code dtype}. */
