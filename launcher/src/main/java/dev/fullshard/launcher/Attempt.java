@@ -63,8 +63,7 @@ final class Attempt {
                 case Event.NodeLost l -> {
                     pending--;
                     nodes.forget(l.node());
-                    failed(new Failure(Instant.now(), "?", l.node(), -1, -1, 1, null, List.of(), null,
-                            "node " + l.node() + " launcher lost its connection to the master", false));
+                    failed(new Failure(Instant.now(), l.host(), l.node(), -1, -1, 1, null, List.of(), null, l.why(), false));
                 }
                 case Event.Signal s -> signalled(s.signal());
                 case Event.FromMaster _, Event.MasterLost _ -> { }   // a node launcher's events
@@ -115,8 +114,9 @@ final class Attempt {
         if (first != null || signal != null) return;
         first = f;
         if (stopping) return;
-        log.say("rank " + f.rank() + " on node " + f.nodeRank() + " failed (" + f.describeExit()
-                + "): stopping all ranks (SIGKILL after --failure-grace-period " + spec.failureGracePeriod() + " s)");
+        String what = f.rank() >= 0 ? "rank " + f.rank() + " on node " + f.nodeRank() + " failed (" + f.describeExit() + ")"
+                : f.note();
+        log.say(what + ": stopping all ranks (SIGKILL after --failure-grace-period " + spec.failureGracePeriod() + " s)");
         stopGang();
     }
 

@@ -10,7 +10,8 @@ sealed interface Event {
     /** A node launcher reported its ranks of {@code attempt} done; {@code failure} null when all exited 0. */
     record NodeDone(int node, int attempt, Failure failure) implements Event { }
 
-    record NodeLost(int node) implements Event { }
+    /** A node launcher's connection ended, or it fell silent; {@code why} names it and says when it was last heard from. */
+    record NodeLost(int node, String host, String why) implements Event { }
 
     /** The launcher got a signal (short name, e.g. {@code TERM}): forward it to the ranks, then stop. */
     record Signal(String signal) implements Event { }
@@ -18,6 +19,6 @@ sealed interface Event {
     /** On a node launcher: a message from the master. */
     record FromMaster(NodeMessage message) implements Event { }
 
-    /** On a node launcher: the connection to the master is gone. */
-    record MasterLost() implements Event { }
+    /** On a node launcher: the connection to the master is gone, or the master fell silent ({@code why}). */
+    record MasterLost(String why) implements Event { }
 }

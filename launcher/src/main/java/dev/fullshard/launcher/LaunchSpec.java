@@ -9,13 +9,14 @@ import java.util.Set;
 record LaunchSpec(int nnodes, int nprocPerNode, int nodeRank, String masterAddr, int masterPort, String runId,
                   String secret, int maxRestarts, double monitorInterval, double gracePeriod, double failureGracePeriod,
                   double joinTimeout, Path logDir, Set<Integer> localRanksFilter, List<String> rankCommand,
-                  Map<String, String> env, String hostname, double hangTimeout) {
+                  Map<String, String> env, String hostname, double hangTimeout,
+                  double heartbeatInterval, double nodeTimeout) {
 
     int worldSize() { return nnodes * nprocPerNode; }
 
     LaunchSpec withMasterPort(int port) {
         return new LaunchSpec(nnodes, nprocPerNode, nodeRank, masterAddr, port, runId, secret, maxRestarts,
                 monitorInterval, gracePeriod, failureGracePeriod, joinTimeout, logDir, localRanksFilter, rankCommand, env,
-                hostname, hangTimeout);
+                hostname, hangTimeout, heartbeatInterval, nodeTimeout);
     }
 }

@@ -46,7 +46,10 @@ final class Launcher {
             LaunchSpec spec = spec0.withMasterPort(server.port());
             log.say("run " + spec.runId() + ": " + spec.nnodes() + " node(s) x " + spec.nprocPerNode()
                     + " rank(s), PMI on " + spec.masterAddr() + ":" + spec.masterPort() + ", logs in " + spec.logDir());
-            if (spec.nnodes() > 1 && !nodes.awaitAll()) return 1;
+            if (spec.nnodes() > 1) {
+                nodes.keepAlive();
+                if (!nodes.awaitAll()) return 1;
+            }
             for (int attempt = 0; ; attempt++) {
                 AttemptResult result = new Attempt(attempt, spec, server, nodes, events, console, log).run();
                 if (result.state() == AttemptState.STOPPED) {

@@ -30,13 +30,14 @@ import java.util.concurrent.Callable;
         description = "Starts fullshard ranks on one or many nodes (torchrun-compatible options and environment).")
 public final class LauncherCommand implements Callable<Integer> {
     static final int USAGE = 2;
+    static final int DEFAULT_PORT = 29500;
 
     @Option(names = "--nnodes", description = "Number of nodes (default 1, or from Slurm/PBS).") Integer nnodes;
     @Option(names = {"--nproc-per-node", "--nproc", "--nproc_per_node"}, description = "Ranks per node: N, cpu (one per core), gpu (one per GPU) or auto (gpu if there are GPUs, else cpu); default 1.") String nproc = "1";
     @Option(names = {"--signals-to-handle", "--signals_to_handle"}, description = "Signals forwarded to the ranks (default SIGTERM,SIGINT,SIGHUP,SIGUSR1).") String signalsToHandle = "SIGTERM,SIGINT,SIGHUP,SIGUSR1";
     @Option(names = {"--node-rank", "--node_rank"}, description = "This node's rank (default 0, or from Slurm/PBS).") Integer nodeRank;
     @Option(names = {"--master-addr", "--master_addr"}, description = "Master launcher address (default 127.0.0.1, or the first Slurm/PBS host).") String masterAddr;
-    @Option(names = {"--master-port", "--master_port"}, description = "Master port for PMI and the node channel (default 29500).") int masterPort = 29500;
+    @Option(names = {"--master-port", "--master_port"}, description = "Master port for PMI and the node channel (default 29500).") Integer masterPort;
     @Option(names = {"--rdzv-id", "--rdzv_id"}, description = "Job id; also the node channel secret unless FULLSHARD_RDZV_SECRET is set.") String rdzvId;
     @Option(names = "--standalone", description = "Single node on 127.0.0.1, free port, generated id and secret.") boolean standalone;
     @Option(names = {"--max-restarts", "--max_restarts"}, description = "Gang restarts before failing (default 0).") int maxRestarts;
@@ -49,6 +50,12 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"-r", "--redirects"}, description = "As torchrun: 1, 2 or 3 (or per rank, e.g. 0:3) sends rank output to the log files only (they always get it); 0 (default) shows it on the console too.") String redirects;
     @Option(names = {"-t", "--tee"}, description = "As torchrun: with --redirects, a nonzero value keeps rank output on the console as well.") String tee;
     @Option(names = {"--local-ranks-filter", "--local_ranks_filter"}, description = "Local ranks shown on the console, e.g. 0,1 (logs unaffected).") String localRanksFilter;
+    // torchrun's rendezvous spellings, so that existing sbatch scripts run unchanged
+    @Option(names = {"--rdzv-endpoint", "--rdzv_endpoint"}, description = "As torchrun: host[:port] or [ipv6][:port] of the master; the same as --master-addr and --master-port.") String rdzvEndpoint;
+    @Option(names = {"--rdzv-backend", "--rdzv_backend"}, description = "As torchrun: c10d or static (both mean the master launcher is the rendezvous).") String rdzvBackend;
+    // a lost node
+    @Option(names = {"--heartbeat-interval", "--heartbeat_interval"}, description = "Seconds between heartbeats on the node channel, both ways (default 5).") double heartbeatInterval = 5;
+    @Option(names = {"--node-timeout", "--node_timeout"}, description = "Seconds of silence after which a node (or, on a node, the master) is lost and the job stopped (default 30).") double nodeTimeout = 30;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
@@ -79,6 +86,7 @@ public final class LauncherCommand implements Callable<Integer> {
     /** A command line parser that reads option defaults from FULLSHARD_* variables of {@code env}. */
     static CommandLine commandLine(LauncherCommand cmd) {
         CommandLine cl = new CommandLine(cmd);
+        TorchrunOnlyOptions.addTo(cl.getCommandSpec());
         // The first positional (train.yaml, or the --no-java command) ends the launcher's options: what follows
         // belongs to the rank. An unknown option before it is a mistake, not the start of the rank's command.
         cl.setStopAtPositional(true);
@@ -132,6 +140,7 @@ public final class LauncherCommand implements Callable<Integer> {
         LaunchSpec spec;
         try {
             spec = resolve();
+            TorchrunOnlyOptions.notes(commandSpec.commandLine().getParseResult()).forEach(commandSpec.commandLine().getErr()::println);
         } catch (IllegalArgumentException e) {
             commandSpec.commandLine().getErr().println("launcher: " + e.getMessage());
             return USAGE;
@@ -181,18 +190,26 @@ public final class LauncherCommand implements Callable<Integer> {
         if (args.isEmpty()) throw new IllegalArgumentException(noJava ? "--no-java needs a command to run"
                 : "missing train.yaml (or use --no-java CMD ...)");
         require(maxRestarts >= 0, "--max-restarts", "0 or more", maxRestarts);
-        require(masterPort >= 0 && masterPort <= 65535, "--master-port", "a port in 0..65535", masterPort);
+        require(masterPort == null || masterPort >= 0 && masterPort <= 65535, "--master-port", "a port in 0..65535", masterPort);
         requireSeconds("--monitor-interval", monitorInterval);
         requireSeconds("--grace-period", gracePeriod);
         requireSeconds("--failure-grace-period", failureGracePeriod);
         requireSeconds("--join-timeout", joinTimeout);
         require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
+        requireSeconds("--heartbeat-interval", heartbeatInterval);
+        require(Double.isFinite(nodeTimeout) && nodeTimeout > heartbeatInterval, "--node-timeout",
+                "more seconds than --heartbeat-interval " + heartbeatInterval, nodeTimeout);
+        require(rdzvBackend == null || List.of("c10d", "static").contains(rdzvBackend.strip().toLowerCase(java.util.Locale.ROOT)),
+                "--rdzv-backend", "c10d or static (the master launcher is the rendezvous)", rdzvBackend);
+        RdzvEndpoint endpoint = rdzvEndpoint == null || rdzvEndpoint.isBlank() ? null : RdzvEndpoint.parse(rdzvEndpoint);
         String host = localHostName(env);
         Placement sched = standalone ? null : Placement.detect(env, host);
         int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
         int nr = nodeRank != null ? nodeRank : sched != null ? sched.nodeRank() : 0;
-        String addr = masterAddr != null ? masterAddr : sched != null ? sched.masterAddr() : "127.0.0.1";
-        int port = masterPort;
+        String chosenAddr = oneOf("--rdzv-endpoint", endpoint == null ? null : endpoint.host(), "--master-addr", masterAddr);
+        String addr = chosenAddr != null ? chosenAddr : sched != null ? sched.masterAddr() : "127.0.0.1";
+        Integer chosenPort = oneOf("--rdzv-endpoint", endpoint == null ? null : endpoint.port(), "--master-port", masterPort);
+        int port = chosenPort != null ? chosenPort : DEFAULT_PORT;
         String id = rdzvId;
         if (standalone) {
             nn = 1; nr = 0; addr = "127.0.0.1"; port = 0; id = null;
@@ -224,7 +241,23 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout,
+                heartbeatInterval, nodeTimeout);
+    }
+
+    /**
+     * The value of two options that say the same thing: the one given on the command line wins over one from a
+     * FULLSHARD_* variable; two that disagree on the same level are a mistake.
+     */
+    private <T> T oneOf(String optionA, T a, String optionB, T b) {
+        if (a == null || b == null || a.equals(b)) return a != null ? a : b;
+        boolean aGiven = onCommandLine(optionA), bGiven = onCommandLine(optionB);
+        if (aGiven != bGiven) return aGiven ? a : b;
+        throw new IllegalArgumentException(optionA + " says " + a + " but " + optionB + " says " + b + ": give one of them");
+    }
+
+    private boolean onCommandLine(String option) {
+        return commandSpec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     private static void require(boolean ok, String option, String expected, Object value) {

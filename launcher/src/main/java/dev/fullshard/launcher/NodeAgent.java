@@ -18,6 +18,7 @@ final class NodeAgent {
     private final PrintStream console;
     private final BlockingQueue<Event> events;
     private final LauncherLog log;
+    private boolean masterSilent;   // only the keep-alive timer reads and writes it
 
     NodeAgent(LaunchSpec spec, PrintStream console, BlockingQueue<Event> events) {
         this.spec = spec;
@@ -46,17 +47,40 @@ final class NodeAgent {
                 return 1;
             }
             log.say("joined the master at " + spec.masterAddr() + ":" + spec.masterPort());
+            KeepAlive.LastHeard heard = new KeepAlive.LastHeard();
             Thread reader = new Thread(() -> {
                 try {
                     String line;
-                    while ((line = PmiMessage.readLine(in)) != null) events.add(new Event.FromMaster(NodeMessage.decode(line)));
+                    while ((line = PmiMessage.readLine(in)) != null) {
+                        heard.now();
+                        NodeMessage m = NodeMessage.decode(line);
+                        if (!(m instanceof NodeMessage.Heartbeat)) events.add(new Event.FromMaster(m));
+                    }
                 } catch (IOException ignored) { }
-                events.add(new Event.MasterLost());
+                events.add(new Event.MasterLost("the connection to the master closed"));
             }, "master-link");
             reader.setDaemon(true);
             reader.start();
-            return followMaster(out);
+            try (KeepAlive _ = new KeepAlive("master-heartbeat", spec, () -> sendHeartbeat(out), () -> watchMaster(heard))) {
+                return followMaster(out);
+            }
         }
+    }
+
+    private static void sendHeartbeat(OutputStream out) {
+        try {
+            PmiServer.send(out, new NodeMessage.Heartbeat().encode());
+        } catch (IOException ignored) {
+            // the reader sees the connection end
+        }
+    }
+
+    /** A master silent for the node timeout is lost, even though its connection looks open (a vanished host closes nothing). */
+    private void watchMaster(KeepAlive.LastHeard heard) {
+        if (masterSilent || !heard.silentFor(spec.nodeTimeout())) return;
+        masterSilent = true;
+        events.add(new Event.MasterLost("the master at " + spec.masterAddr() + ":" + spec.masterPort()
+                + " was silent for longer than --node-timeout " + spec.nodeTimeout() + " s; " + heard.describe()));
     }
 
     /** Does what the master says until it finishes the run, the connection is lost or a signal comes; returns the exit code. */
@@ -70,8 +94,8 @@ final class NodeAgent {
                     if (group != null) { group.requestStop(sig.signal()); waiter.join(); }
                     return 128 + Signals.number(sig.signal());
                 }
-                case Event.MasterLost _ -> {
-                    log.say("lost the connection to the master: stopping local ranks");
+                case Event.MasterLost(String why) -> {
+                    log.say("error: lost the master: " + why + "; stopping local ranks");
                     if (group != null) { group.requestFailureStop(); waiter.join(); }
                     return 1;
                 }
@@ -97,7 +121,8 @@ final class NodeAgent {
                             return exitCode;
                         }
                         case NodeMessage.Unknown u -> log.say("ignoring unknown message from the master: " + u.command());
-                        case NodeMessage.Join _, NodeMessage.Welcome _, NodeMessage.Refused _, NodeMessage.Result _ ->
+                        case NodeMessage.Join _, NodeMessage.Welcome _, NodeMessage.Refused _, NodeMessage.Result _,
+                             NodeMessage.Heartbeat _ ->
                                 log.say("ignoring unknown message from the master: " + m.encode());
                     }
                 }

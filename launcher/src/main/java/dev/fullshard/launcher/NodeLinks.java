@@ -10,23 +10,48 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The master's node channel: the other node launchers that joined, messages to all of them, and their
- * {@link NodeMessage.Result}s and lost connections as {@link Event}s.
+ * {@link NodeMessage.Result}s and lost connections (closed, or silent for {@code --node-timeout}) as {@link Event}s.
  */
 final class NodeLinks {
-    private record Link(Socket socket, OutputStream out) { }
+    /** A joined node launcher; {@code silence} is set once it has been silent past the node timeout. */
+    private record Link(Socket socket, OutputStream out, String host, KeepAlive.LastHeard heard, AtomicReference<String> silence) { }
 
     private final LaunchSpec spec;
     private final BlockingQueue<Event> events;
     private final LauncherLog log;
     private final Map<Integer, Link> links = new TreeMap<>();
+    private KeepAlive heartbeats;
 
     NodeLinks(LaunchSpec spec, BlockingQueue<Event> events, LauncherLog log) {
         this.spec = spec;
         this.events = events;
         this.log = log;
+    }
+
+    /** Starts sending heartbeats to the joined nodes and watching theirs; {@link #finish} stops it. */
+    void keepAlive() {
+        heartbeats = new KeepAlive("node-heartbeat", spec, () -> tell(new NodeMessage.Heartbeat()), this::findSilentNodes);
+    }
+
+    /**
+     * Closes the connection of a node silent for the node timeout, so that its reader reports it lost: a vanished
+     * host closes nothing itself, and the ranks here would wait for its ranks forever.
+     */
+    private void findSilentNodes() {
+        synchronized (links) {
+            links.forEach((node, l) -> {
+                if (!l.heard().silentFor(spec.nodeTimeout())) return;
+                String why = "node " + node + " (" + l.host() + ") lost: silent for longer than --node-timeout "
+                        + spec.nodeTimeout() + " s; " + l.heard().describe();
+                if (!l.silence().compareAndSet(null, why)) return;
+                log.say(why);
+                try { l.socket().close(); } catch (IOException ignored) { }
+            });
+        }
     }
 
     /** The node launchers connected now. */
@@ -70,6 +95,7 @@ final class NodeLinks {
             return;
         }
         int node = join.node();
+        Link link;
         synchronized (links) {
             String why = node <= 0 || node >= spec.nnodes() ? "node_rank_out_of_range"
                     : links.containsKey(node) ? "node_rank_taken"
@@ -79,7 +105,7 @@ final class NodeLinks {
                 s.close();
                 return;
             }
-            links.put(node, new Link(s, out));
+            links.put(node, link = new Link(s, out, join.host(), new KeepAlive.LastHeard(), new AtomicReference<>()));
             PmiServer.send(out, new NodeMessage.Welcome().encode());
             links.notifyAll();
         }
@@ -88,14 +114,19 @@ final class NodeLinks {
         try {
             String line;
             while ((line = PmiMessage.readLine(in)) != null) {
+                link.heard().now();
                 if (NodeMessage.decode(line) instanceof NodeMessage.Result r) events.add(new Event.NodeDone(node, r.attempt(), r.failure()));
             }
         } catch (IOException | RuntimeException e) {
             // treated as lost below
         }
         boolean known;
-        synchronized (links) { known = links.get(node) != null && links.get(node).socket() == s; }
-        if (known) events.add(new Event.NodeLost(node));
+        synchronized (links) { known = links.get(node) == link; }
+        if (known) {
+            String silence = link.silence().get();
+            events.add(new Event.NodeLost(node, join.host(), silence != null ? silence : "node " + node + " (" + join.host()
+                    + ") lost: its launcher closed the connection to the master; " + link.heard().describe()));
+        }
         s.close();
     }
 
@@ -130,5 +161,6 @@ final class NodeLinks {
             }
             links.clear();
         }
+        if (heartbeats != null) heartbeats.close();
     }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
  *
  * <p>Node → master: {@link Join}, then one {@link Result} per attempt. Master → node: {@link Welcome} or
  * {@link Refused}, then {@link Start}, {@link DumpThreads}, {@link StopAfterFailure}, {@link ForwardSignal} and
- * finally {@link Finish}.
+ * finally {@link Finish}. Both ways, every {@code --heartbeat-interval}: {@link Heartbeat}.
  */
 sealed interface NodeMessage {
     /** A node launcher asks to join; {@code host} is only shown ("?" when it sent none). */
@@ -54,6 +54,9 @@ sealed interface NodeMessage {
         private static final int MAX_TAIL = 1800, MAX_ERROR_FILE = 400;
     }
 
+    /** I am still here: a peer silent for {@code --node-timeout} is lost (see {@link KeepAlive}). */
+    record Heartbeat() implements NodeMessage { }
+
     /** A message this launcher does not know (a newer peer's): receivers ignore it. */
     record Unknown(Map<String, String> fields) implements NodeMessage {
         String command() { return fields.get("cmd"); }
@@ -71,6 +74,7 @@ sealed interface NodeMessage {
             case StopAfterFailure _ -> "cmd=fs_stop failure=1";
             case ForwardSignal f -> "cmd=fs_stop signal=" + f.signal();
             case Finish f -> "cmd=fs_finish rc=" + f.exitCode();
+            case Heartbeat _ -> "cmd=fs_heartbeat";
             case Result r when r.failure() == null -> "cmd=fs_result attempt=" + r.attempt() + " ok=1";
             case Result r -> "cmd=fs_result attempt=" + r.attempt() + " ok=0 " + encode(r.failure());
             case Unknown u -> {
@@ -114,6 +118,7 @@ sealed interface NodeMessage {
             case "fs_stop" -> "1".equals(fields.get("failure")) ? new StopAfterFailure()
                     : new ForwardSignal(fields.getOrDefault("signal", "TERM"));
             case "fs_finish" -> new Finish(fields.containsKey("rc") ? m.integer("rc") : 1);
+            case "fs_heartbeat" -> new Heartbeat();
             case "fs_result" -> new Result(m.integer("attempt"), "1".equals(fields.get("ok")) ? null : failure(m));
             default -> new Unknown(fields);
         };

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * Where this launcher sits in a multi-node job, read from a scheduler when the command line does not say.
- * Slurm: one launcher per node ({@code srun --ntasks-per-node=1}); PBS: the unique hosts of {@code PBS_NODEFILE}.
+ * Slurm: one launcher per node ({@code srun --ntasks-per-node=1}), node rank {@code SLURM_PROCID} (else
+ * {@code SLURM_NODEID}); PBS: the unique hosts of {@code PBS_NODEFILE}.
  */
 record Placement(String scheduler, int nnodes, int nodeRank, String masterAddr, List<String> hosts) {
 
@@ -20,7 +21,10 @@ record Placement(String scheduler, int nnodes, int nodeRank, String masterAddr, 
         if (nodelist != null && !nodelist.isBlank()) {
             List<String> hosts = Hostlist.expand(nodelist);
             int nnodes = parse(env.get("SLURM_NNODES"), env.get("SLURM_JOB_NUM_NODES"), hosts.size());
-            int nodeRank = parse(env.get("SLURM_NODEID"), null, Math.max(0, hosts.indexOf(localHost)));
+            // One task per node (srun --ntasks-per-node=1): the task's rank is the node's, as torchrun scripts assume
+            String procId = env.get("SLURM_NTASKS") != null && parse(env.get("SLURM_NTASKS"), null, -1) == nnodes
+                    ? env.get("SLURM_PROCID") : null;
+            int nodeRank = parse(procId, env.get("SLURM_NODEID"), Math.max(0, hosts.indexOf(localHost)));
             return new Placement("slurm", nnodes, nodeRank, hosts.getFirst(), hosts);
         }
         String nodefile = env.get("PBS_NODEFILE");

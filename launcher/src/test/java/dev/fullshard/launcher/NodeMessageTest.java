@@ -19,7 +19,7 @@ class NodeMessageTest {
         List<NodeMessage> messages = List.of(new NodeMessage.Join("s3cret", 2, 4, "node-b"), new NodeMessage.Welcome(),
                 new NodeMessage.Refused("wrong_secret"), new NodeMessage.Start(3), new NodeMessage.DumpThreads(),
                 new NodeMessage.StopAfterFailure(), new NodeMessage.ForwardSignal("USR1"), new NodeMessage.Finish(137),
-                new NodeMessage.Result(1, null));
+                new NodeMessage.Result(1, null), new NodeMessage.Heartbeat());
         for (NodeMessage m : messages) assertThat(roundTrip(m)).as(m.encode()).isEqualTo(m);
     }
 

@@ -38,6 +38,19 @@ class SlurmPlacementTest {
         assertThat(Placement.detect(Map.of(), "h")).isNull();
     }
 
+    /** torchrun scripts pass --node_rank=$SLURM_PROCID; with one task per node the launcher derives it itself. */
+    @Test
+    void withOneTaskPerNodeTheNodeRankIsTheSlurmTaskRank() throws Exception {
+        Map<String, String> oneTaskPerNode = Map.of("SLURM_JOB_NODELIST", "gpu[01-04]", "SLURM_NNODES", "4",
+                "SLURM_NTASKS", "4", "SLURM_PROCID", "3", "SLURM_NODEID", "1");
+        assertThat(Placement.detect(oneTaskPerNode, "gpu02").nodeRank()).isEqualTo(3);
+        Map<String, String> twoTasksPerNode = Map.of("SLURM_JOB_NODELIST", "gpu[01-04]", "SLURM_NNODES", "4",
+                "SLURM_NTASKS", "8", "SLURM_PROCID", "5", "SLURM_NODEID", "2");
+        assertThat(Placement.detect(twoTasksPerNode, "gpu03").nodeRank()).as("the task rank is not a node rank").isEqualTo(2);
+        Map<String, String> noTaskCount = Map.of("SLURM_JOB_NODELIST", "gpu[01-04]", "SLURM_NNODES", "4", "SLURM_PROCID", "3");
+        assertThat(Placement.detect(noTaskCount, "gpu02").nodeRank()).as("from the host list").isEqualTo(1);
+    }
+
     @Test
     void pbsNodefileGivesUniqueHostsInOrder(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("nodes");
