@@ -161,10 +161,12 @@ public final class LauncherCommand implements Callable<Integer> {
     /**
      * This machine's name, for finding it in a scheduler's node list. Read without a DNS lookup
      * (getLocalHost resolves the name, which fails or stalls on a machine whose name no resolver knows):
-     * HOSTNAME, then the kernel's name, then the resolver.
+     * Slurm's name for this node (SLURMD_NODENAME, the name its node lists use), then the kernel's name, then
+     * the resolver. Not HOSTNAME: srun, ssh and mpiexec pass the environment on, so on every node but the first
+     * it names the host the job was submitted from.
      */
     static String localHostName(Map<String, String> env) {
-        String name = env.get("HOSTNAME");
+        String name = env.get("SLURMD_NODENAME");
         if (name != null && !name.isBlank()) return name.strip();
         try {
             name = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();

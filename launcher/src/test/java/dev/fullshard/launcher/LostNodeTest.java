@@ -64,7 +64,7 @@ class LostNodeTest {
                 "--heartbeat-interval", "0.5", "--node-timeout", "" + NODE_TIMEOUT, "--failure-grace-period", "1",
                 "--log-dir", dir.resolve("node" + nodeRank).toString(), "--no-java", "sh", "-c", RANK));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("HOSTNAME", "host-" + nodeRank);
+        pb.environment().put("SLURMD_NODENAME", "host-" + nodeRank);
         Launched l = new Launched(pb.start(), new ArrayList<>());
         launched.add(l);
         Thread reader = new Thread(() -> {

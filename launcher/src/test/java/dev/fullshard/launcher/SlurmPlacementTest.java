@@ -12,11 +12,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SlurmPlacementTest {
-    /** The name matched against node lists comes from HOSTNAME or the kernel, never from a DNS lookup. */
+    /** The name matched against node lists comes from Slurm or the kernel, never from a DNS lookup. */
     @Test
     void thisHostsNameNeedsNoResolver() throws Exception {
-        assertThat(LauncherCommand.localHostName(Map.of("HOSTNAME", "gpu-node-7"))).isEqualTo("gpu-node-7");
+        assertThat(LauncherCommand.localHostName(Map.of("SLURMD_NODENAME", "gpu-node-7"))).isEqualTo("gpu-node-7");
         assertThat(LauncherCommand.localHostName(Map.of()))
+                .isEqualTo(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
+    }
+
+    /** srun passes the batch shell's environment to every node, so HOSTNAME names the first node everywhere. */
+    @Test
+    void anInheritedHostnameVariableIsNotThisHostsName() throws Exception {
+        assertThat(LauncherCommand.localHostName(Map.of("HOSTNAME", "node0")))
                 .isEqualTo(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
     }
 
