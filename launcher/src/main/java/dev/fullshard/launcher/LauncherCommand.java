@@ -49,6 +49,7 @@ public final class LauncherCommand implements Callable<Integer> {
     @Option(names = {"-r", "--redirects"}, description = "As torchrun: 1, 2 or 3 (or per rank, e.g. 0:3) sends rank output to the log files only (they always get it); 0 (default) shows it on the console too.") String redirects;
     @Option(names = {"-t", "--tee"}, description = "As torchrun: with --redirects, a nonzero value keeps rank output on the console as well.") String tee;
     @Option(names = {"--local-ranks-filter", "--local_ranks_filter"}, description = "Local ranks shown on the console, e.g. 0,1 (logs unaffected).") String localRanksFilter;
+    @Option(names = {"--network-interface", "--network_interface"}, description = "Network interface the ranks communicate over, e.g. eth0 (sets UCX_NET_DEVICES, FI_TCP_IFACE, FI_SOCKETS_IFACE, MPIR_CVAR_NEMESIS_TCP_NETWORK_IFACE and NCCL_SOCKET_IFNAME unless set; default: each engine chooses).") String networkInterface;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
@@ -187,6 +188,7 @@ public final class LauncherCommand implements Callable<Integer> {
         requireSeconds("--failure-grace-period", failureGracePeriod);
         requireSeconds("--join-timeout", joinTimeout);
         require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
+        requireInterface();
         String host = localHostName(env);
         Placement sched = standalone ? null : Placement.detect(env, host);
         int nn = nnodes != null ? nnodes : sched != null ? sched.nnodes() : 1;
@@ -224,11 +226,20 @@ public final class LauncherCommand implements Callable<Integer> {
         if (np < 1) throw new IllegalArgumentException("--nproc-per-node must be at least 1");
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
-                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout);
+                failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout, networkInterface);
     }
 
     private static void require(boolean ok, String option, String expected, Object value) {
         if (!ok) throw new IllegalArgumentException(option + " must be " + expected + ", not " + value);
+    }
+
+    /** An interface this node lacks would only fail later, inside every rank's MPI start-up, far less clearly. */
+    private void requireInterface() throws java.net.SocketException {
+        if (networkInterface == null || networkInterface.isBlank()) return;
+        if (java.net.NetworkInterface.getByName(networkInterface) != null) return;
+        List<String> names = java.net.NetworkInterface.networkInterfaces().map(java.net.NetworkInterface::getName).sorted().toList();
+        throw new IllegalArgumentException("--network-interface " + networkInterface + ": this node has no such interface (it has "
+                + String.join(", ", names) + ")");
     }
 
     private static void requireSeconds(String option, double seconds) {
