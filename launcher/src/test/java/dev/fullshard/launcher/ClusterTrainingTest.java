@@ -30,7 +30,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ClusterTrainingTest {
     private static final int STEPS = 10;
     private static final String MASTER = "10.77.0.1";
-    private static Path cluster;
+    /** This run's own set of hosts: another test run (or a person) may be using scripts/cluster at the same time. */
+    private static final String HOSTS = "fsjunit" + ProcessHandle.current().pid();
+    private static Path script;
 
     @TempDir
     Path tmp;
@@ -39,24 +41,25 @@ class ClusterTrainingTest {
 
     @BeforeAll
     static void makeHosts() throws Exception {
-        cluster = TinyFixtures.inCheckout("scripts/cluster");
-        Run check = run(List.of(cluster.toString(), "check"), Map.of(), 30);
+        script = TinyFixtures.inCheckout("scripts/cluster");
+        Run check = cluster(30, "check");
         assumeTrue(check.code() == 0, () -> "no namespace hosts here: " + check.output().strip());
-        Run up = run(List.of(cluster.toString(), "up", "2"), Map.of(), 30);
+        Run up = cluster(30, "up", "2");
         assertThat(up.code()).as(up.output()).isZero();
     }
 
     @AfterAll
     static void removeHosts() throws Exception {
-        if (cluster != null) run(List.of(cluster.toString(), "down"), Map.of(), 30);
+        if (script != null) cluster(30, "down");
     }
 
     /** A process for the launcher with {@code args} on {@code host}, with {@code env} added. */
     private static Process startLauncher(String host, Map<String, String> env, Path log, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(cluster.toString(), "exec", host));
+        List<String> command = new ArrayList<>(List.of(script.toString(), "exec", host));
         command.addAll(TinyFixtures.launcherCommand(args));
         ProcessBuilder pb = TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("FULLSHARD_NUM_THREADS", "1");
+        pb.environment().put("FULLSHARD_CLUSTER", HOSTS);
         pb.environment().putAll(env);
         return pb.start();
     }
@@ -69,11 +72,14 @@ class ClusterTrainingTest {
         return new Run(p.exitValue(), output, (System.nanoTime() - startNanos) / 1e9);
     }
 
-    private static Run run(List<String> command, Map<String, String> env, int limitSeconds) throws Exception {
+    /** scripts/cluster with {@code args}, on this run's hosts. */
+    private static Run cluster(int limitSeconds, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(script.toString()));
+        command.addAll(List.of(args));
         Path log = Files.createTempFile("cluster", ".log");
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().putAll(env);
+            pb.environment().put("FULLSHARD_CLUSTER", HOSTS);
             return finish(pb.start(), log, System.nanoTime(), limitSeconds);
         } finally {
             Files.deleteIfExists(log);
@@ -105,14 +111,21 @@ class ClusterTrainingTest {
         assertThat(one.code()).as(one.output()).isZero();
 
         Path across = TinyFixtures.trainConfig(tmp, model, "across", "full_shard", STEPS);
+        // The namespace hosts share this machine's /dev/shm and processes, so UCX would take its shared-memory
+        // transports between them; on real hosts it cannot. TCP only makes the collectives cross eth0.
+        Map<String, String> tcpOnly = Map.of("UCX_TLS", "tcp,self");
+        long received = receivedByNode1();
         long start = System.nanoTime();
-        Process master = node(0, Map.of(), MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
-        Process other = node(1, Map.of(), MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
+        Process master = node(0, tcpOnly, MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
+        Process other = node(1, tcpOnly, MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
         Run m = finishNode(master, 0, 29500, start, 240), n = finishNode(other, 1, 29500, start, 60);
-        System.out.printf("2 hosts x 2 ranks: %.1f s (world 4 on one host: %.1f s)%n", m.seconds(), one.seconds());
+        received = receivedByNode1() - received;
+        System.out.printf("2 hosts x 2 ranks: %.1f s, node1 received %.1f MB (world 4 on one host: %.1f s)%n", m.seconds(), received / 1e6, one.seconds());
         assertThat(m.code()).as(m.output()).isZero();
         assertThat(n.code()).as(n.output()).isZero();
         assertThat(n.output()).contains("[launcher node 1] joined the master at " + MASTER + ":29500");
+        // model.safetensors holds the model in bf16: every step gathers it in fp32 at least once, over the network
+        assertThat(received).as("bytes node1 received").isGreaterThan(2 * Files.size(model.resolve("model.safetensors")) * STEPS);
 
         List<JsonNode> a = TinyFixtures.metrics(tmp.resolve("single-out"), "train"), b = TinyFixtures.metrics(tmp.resolve("across-out"), "train");
         assertThat(b).as("one metrics line per step").hasSize(STEPS).hasSameSizeAs(a);
@@ -126,6 +139,12 @@ class ClusterTrainingTest {
             normWorst = Math.max(normWorst, Math.abs(gb - ga) / Math.abs(ga));
         }
         System.out.printf("across hosts vs one host: losses within %.1e relative, gradient norms within %.1e relative%n", lossWorst, normWorst);
+    }
+
+    private static long receivedByNode1() throws Exception {
+        Run traffic = cluster(30, "traffic", "node1");
+        assertThat(traffic.code()).as(traffic.output()).isZero();
+        return Long.parseLong(traffic.output().strip().split("\\s+")[0]);
     }
 
     @Test
