@@ -3,6 +3,7 @@ package dev.fullshard.launcher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
@@ -33,7 +34,13 @@ final class Launcher {
     }
 
     private int runMaster() throws Exception {
-        InetAddress bind = InetAddress.getByName(spec0.masterAddr());
+        InetAddress bind;
+        try {
+            bind = InetAddress.getByName(spec0.masterAddr());
+        } catch (UnknownHostException e) {
+            log.say(spec0.unresolvableMaster());
+            return 1;
+        }
         NodeLinks nodes = new NodeLinks(spec0, events, log);
         PmiServer server;
         try {

@@ -56,6 +56,8 @@ public final class LauncherCommand implements Callable<Integer> {
     // a lost node
     @Option(names = {"--heartbeat-interval", "--heartbeat_interval"}, description = "Seconds between heartbeats on the node channel, both ways (default 5).") double heartbeatInterval = 5;
     @Option(names = {"--node-timeout", "--node_timeout"}, description = "Seconds of silence after which a node (or, on a node, the master) is lost and the job stopped (default 30).") double nodeTimeout = 30;
+    // the network
+    @Option(names = {"--network-interface", "--network_interface"}, description = "Network interface the ranks communicate over, e.g. eth0 (sets UCX_NET_DEVICES, FI_TCP_IFACE, FI_SOCKETS_IFACE, MPIR_CVAR_NEMESIS_TCP_NETWORK_IFACE and NCCL_SOCKET_IFNAME unless set; default: each engine chooses).") String networkInterface;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
     @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
@@ -198,6 +200,7 @@ public final class LauncherCommand implements Callable<Integer> {
         requireSeconds("--failure-grace-period", failureGracePeriod);
         requireSeconds("--join-timeout", joinTimeout);
         require(Double.isFinite(hangTimeout) && hangTimeout >= 0, "--hang-timeout", "0 (off) or more seconds", hangTimeout);
+        requireInterface();
         requireSeconds("--heartbeat-interval", heartbeatInterval);
         require(Double.isFinite(nodeTimeout) && nodeTimeout > heartbeatInterval, "--node-timeout",
                 "more seconds than --heartbeat-interval " + heartbeatInterval, nodeTimeout);
@@ -244,7 +247,7 @@ public final class LauncherCommand implements Callable<Integer> {
         Path logs = (logDir != null ? logDir : Path.of("fullshard-logs")).resolve(id).toAbsolutePath();
         return new LaunchSpec(nn, np, nr, addr, port, id, secret, maxRestarts, monitorInterval, gracePeriod,
                 failureGracePeriod, joinTimeout, logs, consoleRanks(), rankCommand(), env, host, hangTimeout,
-                heartbeatInterval, nodeTimeout);
+                heartbeatInterval, nodeTimeout, networkInterface);
     }
 
     /**
@@ -264,6 +267,15 @@ public final class LauncherCommand implements Callable<Integer> {
 
     private static void require(boolean ok, String option, String expected, Object value) {
         if (!ok) throw new IllegalArgumentException(option + " must be " + expected + ", not " + value);
+    }
+
+    /** An interface this node lacks would only fail later, inside every rank's MPI start-up, far less clearly. */
+    private void requireInterface() throws java.net.SocketException {
+        if (networkInterface == null || networkInterface.isBlank()) return;
+        if (java.net.NetworkInterface.getByName(networkInterface) != null) return;
+        List<String> names = java.net.NetworkInterface.networkInterfaces().map(java.net.NetworkInterface::getName).sorted().toList();
+        throw new IllegalArgumentException("--network-interface " + networkInterface + ": this node has no such interface (it has "
+                + String.join(", ", names) + ")");
     }
 
     private static void requireSeconds(String option, double seconds) {

@@ -135,9 +135,16 @@ final class NodeAgent {
         long deadline = System.nanoTime() + (long) (spec.joinTimeout() * 1e9);
         IOException last = null;
         while (System.nanoTime() < deadline) {
+            InetSocketAddress master = new InetSocketAddress(spec.masterAddr(), spec.masterPort());
+            if (master.isUnresolved()) {
+                // A name this node cannot resolve will not start resolving by waiting; and no other address
+                // (least of all this node's own) may stand in for it: a node that joins itself hangs.
+                log.say(spec.unresolvableMaster());
+                return null;
+            }
             try {
                 Socket s = new Socket();
-                s.connect(new InetSocketAddress(spec.masterAddr(), spec.masterPort()), 2000);
+                s.connect(master, 2000);
                 return s;
             } catch (IOException e) {
                 last = e;

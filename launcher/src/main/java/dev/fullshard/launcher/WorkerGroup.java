@@ -100,6 +100,7 @@ final class WorkerGroup {
         env.put("PMI_ID", Integer.toString(rank));
         env.put("FULLSHARD_PMI_SECRET", spec.secret());
         env.put("UCX_ERROR_SIGNALS", "");
+        env.putAll(NetworkInterfaceVariables.of(spec.networkInterface(), spec.env()));
         String threads = Integer.toString(Math.max(1, Runtime.getRuntime().availableProcessors() / spec.nprocPerNode()));
         for (String k : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")) {
             String v = spec.env().get(k);

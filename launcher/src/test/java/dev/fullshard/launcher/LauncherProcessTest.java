@@ -62,6 +62,21 @@ class LauncherProcessTest {
     }
 
     @Test
+    void networkInterfaceIsGivenToEveryEngineUnlessTheUserChoseOne() {
+        Result r = launch(Map.of("NCCL_SOCKET_IFNAME", "ib0"), "--standalone", "--nproc", "1", "--network-interface", "lo",
+                "--no-java", "sh", "-c", "echo \"I ucx=$UCX_NET_DEVICES tcp=$FI_TCP_IFACE sockets=$FI_SOCKETS_IFACE"
+                        + " ch3=$MPIR_CVAR_NEMESIS_TCP_NETWORK_IFACE nccl=$NCCL_SOCKET_IFNAME\"");
+        assertThat(r.code()).as(r.out()).isZero();
+        // the launcher's own environment is the test's map, the rank's this JVM's: a user's NCCL_SOCKET_IFNAME is kept, not overwritten
+        assertThat(r.out()).contains("[rank0]:I ucx=lo tcp=lo sockets=lo ch3=lo nccl=").doesNotContain("nccl=lo");
+        Result none = launch(Map.of(), "--standalone", "--nproc", "1", "--no-java", "sh", "-c", "echo \"I ucx=${UCX_NET_DEVICES-unset}\"");
+        assertThat(none.out()).contains("[rank0]:I ucx=unset");
+        Result missing = launch(Map.of(), "--standalone", "--network-interface", "nosuch0", "--no-java", "true");
+        assertThat(missing.code()).isEqualTo(LauncherCommand.USAGE);
+        assertThat(missing.err()).contains("--network-interface nosuch0: this node has no such interface (it has ", "lo");
+    }
+
+    @Test
     void redirectsKeepRankOutputInTheLogsUnlessTeed() {
         Result quiet = launch(Map.of(), "--standalone", "--nproc", "2", "--redirects", "3", "--no-java", "sh", "-c", "echo hello $RANK");
         assertThat(quiet.code()).isZero();

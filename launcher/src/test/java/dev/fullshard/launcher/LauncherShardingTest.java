@@ -42,41 +42,13 @@ class LauncherShardingTest {
     Path tmp;
 
     private Path config(Path model, String name, String sharding, String... extra) throws IOException {
-        Path data = TinyFixtures.taskData();
-        String yaml = """
-                model:
-                  path: %s
-                mixed_precision: fp32
-                data:
-                  train_files: [%s]
-                  eval_files: [%s]
-                  max_seq_len: 64
-                training:
-                  max_steps: %d
-                  micro_batch_size: 2
-                  gradient_accumulation_steps: 4
-                  max_grad_norm: 1.0
-                optimizer:
-                  lr: 3.0e-3
-                  weight_decay: 0.01
-                scheduler:
-                  warmup_steps: 2
-                distributed:
-                  sharding: %s
-                logging:
-                  save_steps: 5
-                  output_dir: %s
-                """.formatted(model, data.resolve("train.jsonl"), data.resolve("eval.jsonl"), STEPS, sharding, tmp.resolve(name + "-out"));
-        Path file = Files.writeString(tmp.resolve(name + ".yaml"), yaml);
-        for (String e : extra) Files.writeString(file, e + "\n", java.nio.file.StandardOpenOption.APPEND);
-        return file;
+        return TinyFixtures.trainConfig(tmp, model, name, sharding, STEPS, extra);
     }
 
     /** Runs the launcher to completion; returns the run's output folder. */
     private Path launch(Path yaml, int nproc, String... overrides) throws Exception {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName(),
-                "--standalone", "--nproc", Integer.toString(nproc), "--log-dir", tmp.resolve("logs").toString(), yaml.toString()));
+        List<String> command = TinyFixtures.launcherCommand("--standalone", "--nproc", Integer.toString(nproc),
+                "--log-dir", tmp.resolve("logs").toString(), yaml.toString());
         command.addAll(List.of(overrides));
         Path log = tmp.resolve(yaml.getFileName() + "-" + nproc + ".log");
         ProcessBuilder pb = TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile());

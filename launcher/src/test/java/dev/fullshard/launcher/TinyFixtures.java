@@ -34,10 +34,59 @@ final class TinyFixtures {
     private static final String TASK_DATA = "trainer/src/test/resources/tiny-tasks";
 
     static Path taskData() {
+        return inCheckout(TASK_DATA);
+    }
+
+    /** {@code path} (relative to the repository root) in the checkout the tests run in. */
+    static Path inCheckout(String path) {
         Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve(TASK_DATA))) dir = dir.getParent();
-        assertThat(dir).as(TASK_DATA + " above the working directory").isNotNull();
-        return dir.resolve(TASK_DATA);
+        while (dir != null && !Files.exists(dir.resolve(path))) dir = dir.getParent();
+        assertThat(dir).as(path + " above the working directory").isNotNull();
+        return dir.resolve(path);
+    }
+
+    /**
+     * {@code dir/name.yaml}: the tiny model trained {@code steps} steps in fp32 on the task data (micro-batch 2 ×
+     * accumulation 4, clipping at 1.0, a checkpoint every 5 steps) under {@code sharding}, into
+     * {@code dir/name-out}; each of {@code extra} is appended as a line.
+     */
+    static Path trainConfig(Path dir, Path model, String name, String sharding, int steps, String... extra) throws IOException {
+        Path data = taskData();
+        String yaml = """
+                model:
+                  path: %s
+                mixed_precision: fp32
+                data:
+                  train_files: [%s]
+                  eval_files: [%s]
+                  max_seq_len: 64
+                training:
+                  max_steps: %d
+                  micro_batch_size: 2
+                  gradient_accumulation_steps: 4
+                  max_grad_norm: 1.0
+                optimizer:
+                  lr: 3.0e-3
+                  weight_decay: 0.01
+                scheduler:
+                  warmup_steps: 2
+                distributed:
+                  sharding: %s
+                logging:
+                  save_steps: 5
+                  output_dir: %s
+                """.formatted(model, data.resolve("train.jsonl"), data.resolve("eval.jsonl"), steps, sharding, dir.resolve(name + "-out"));
+        Path file = Files.writeString(dir.resolve(name + ".yaml"), yaml);
+        for (String e : extra) Files.writeString(file, e + "\n", java.nio.file.StandardOpenOption.APPEND);
+        return file;
+    }
+
+    /** The command line that runs the launcher with {@code args} on this JVM's java and class path. */
+    static List<String> launcherCommand(String... args) {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), LauncherCommand.class.getName()));
+        command.addAll(List.of(args));
+        return command;
     }
 
     /**
