@@ -30,6 +30,8 @@ int MPI_Initialized(int* flag);
 int MPI_Finalized(int* flag);
 int MPI_Comm_rank(MPI_Comm comm, int* rank);
 int MPI_Comm_size(MPI_Comm comm, int* size);
+int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm* newcomm);  /* collective over comm */
+int MPI_Comm_free(MPI_Comm* comm);
 int MPI_Barrier(MPI_Comm comm);
 int MPI_Allreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm);
 int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm);

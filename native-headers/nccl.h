@@ -29,6 +29,8 @@ ncclResult_t ncclGetVersion(int* version);   /* 10000*major + 100*minor + patch,
 ncclResult_t ncclGetUniqueId(ncclUniqueId* uniqueId);
 ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank);
                                              /* collective over all nranks; uses the current CUDA device; *comm owned */
+ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newcomm, void* config);
+                                             /* NCCL >= 2.18; collective over comm; config NULL: comm's own; *newcomm owned */
 ncclResult_t ncclCommDestroy(ncclComm_t comm);       /* frees comm; after ncclCommFinalize for a clean shutdown */
 ncclResult_t ncclCommAbort(ncclComm_t comm);         /* frees comm, stopping any pending work (error path) */
 ncclResult_t ncclCommFinalize(ncclComm_t comm);      /* flushes pending work; the communicator is still to be destroyed */

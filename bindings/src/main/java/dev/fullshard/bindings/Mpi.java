@@ -93,6 +93,20 @@ public final class Mpi {
         try { return (int) MPI_Comm_size$MH.invokeExact(comm, size); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
+    public static final FunctionDescriptor MPI_Comm_split$DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MPI_Comm_split$MH = LIB.downcall("MPI_Comm_split", MPI_Comm_split$DESC);
+
+    public static int MPI_Comm_split(int comm, int color, int key, MemorySegment newcomm) {
+        try { return (int) MPI_Comm_split$MH.invokeExact(comm, color, key, newcomm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
+    public static final FunctionDescriptor MPI_Comm_free$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+    private static final MethodHandle MPI_Comm_free$MH = LIB.downcall("MPI_Comm_free", MPI_Comm_free$DESC);
+
+    public static int MPI_Comm_free(MemorySegment comm) {
+        try { return (int) MPI_Comm_free$MH.invokeExact(comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
     public static final FunctionDescriptor MPI_Barrier$DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
     private static final MethodHandle MPI_Barrier$MH = LIB.downcall("MPI_Barrier", MPI_Barrier$DESC);
 

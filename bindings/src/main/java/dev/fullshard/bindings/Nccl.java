@@ -66,6 +66,13 @@ public final class Nccl {
         try { return (int) ncclCommInitRank$MH.HANDLE.invokeExact(comm, nranks, commId, rank); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
+    public static final FunctionDescriptor ncclCommSplit$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final class ncclCommSplit$MH { static final MethodHandle HANDLE = CudaLibraries.nccl().downcall("ncclCommSplit", ncclCommSplit$DESC); }
+
+    public static int ncclCommSplit(MemorySegment comm, int color, int key, MemorySegment newcomm, MemorySegment config) {
+        try { return (int) ncclCommSplit$MH.HANDLE.invokeExact(comm, color, key, newcomm, config); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
     public static final FunctionDescriptor ncclCommDestroy$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
     private static final class ncclCommDestroy$MH { static final MethodHandle HANDLE = CudaLibraries.nccl().downcall("ncclCommDestroy", ncclCommDestroy$DESC); }
 

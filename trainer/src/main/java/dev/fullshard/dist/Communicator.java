@@ -114,6 +114,14 @@ public interface Communicator extends AutoCloseable {
     /** Copies {@code root}'s values into every rank's array. */
     void broadcast(double[] values, int root);
 
+    /**
+     * The ranks that pass the same {@code color} (≥ 0), as a communicator of their own in which they are
+     * ranked by {@code key}, then by rank here. Every rank of this communicator calls it (it is a collective).
+     * The two communicators' collectives are ordered as one sequence: they complete in the order they were
+     * issued, whichever communicator issued them. The caller closes the result, before this communicator.
+     */
+    Communicator split(int color, int key);
+
     /** Returns when every rank has called it. */
     void barrier();
 

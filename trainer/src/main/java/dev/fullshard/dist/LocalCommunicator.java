@@ -29,6 +29,13 @@ public final class LocalCommunicator implements Communicator {
     @Override public void barrier() { }
     @Override public void close() { }
 
+    /** The one rank is a group of its own: this communicator. */
+    @Override
+    public Communicator split(int color, int key) {
+        if (color < 0) throw new IllegalArgumentException("split: color must be ≥ 0, got " + color);
+        return this;
+    }
+
     @Override
     public Pending allGatherAsync(Tensor shard, Tensor full) {
         boolean inPlace = CollectiveChecks.allGather(shard, full, 0, 1, Device.CPU);

@@ -14,7 +14,8 @@ import java.util.function.Consumer;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * {@code MPI_COMM_WORLD} of MPICH, through FFM.
+ * An MPI communicator of MPICH, through FFM: {@code MPI_COMM_WORLD} ({@link #init}), or a group of its ranks
+ * ({@link #split}).
  *
  * <p>Threads: every MPI call of the process (but {@link #abort}) runs on one daemon platform thread,
  * {@value #THREAD_NAME}. It initialises MPI with {@code MPI_THREAD_FUNNELED} (only the thread that
@@ -31,6 +32,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * has no bf16 type and aborts on f16 reductions), made by the {@code …Async} call and converted back by
  * {@code await()}, both on the caller's thread. Sums of more than 2³¹−1 elements are split into several
  * calls; an all-gather or reduce-scatter of more than 2³¹−1 elements per rank is refused.
+ *
+ * <p>Groups: a communicator made by {@link #split} runs its collectives on the world's MPI thread too, so the
+ * collectives of all the process's communicators complete in the one order they were issued, the order
+ * every rank issues them in. Closing a group frees it ({@code MPI_Comm_free}); closing the world finalises MPI.
  */
 public final class MpiCommunicator implements Communicator {
     private static final long MAX_COUNT = Integer.MAX_VALUE;
@@ -39,12 +44,19 @@ public final class MpiCommunicator implements Communicator {
     private final int rank;
     private final int size;
     private final CommThread mpi;
+    /** The MPI_Comm handle: MPI_COMM_WORLD, or a group's. */
+    private final int handle;
     private volatile boolean closed;
 
-    private MpiCommunicator(int rank, int size, CommThread mpi) {
+    private MpiCommunicator(int rank, int size, CommThread mpi, int handle) {
         this.rank = rank;
         this.size = size;
         this.mpi = mpi;
+        this.handle = handle;
+    }
+
+    private boolean isWorld() {
+        return handle == Mpi.MPI_COMM_WORLD;
     }
 
     /**
@@ -68,7 +80,7 @@ public final class MpiCommunicator implements Communicator {
             throw new IllegalStateException("the environment says world size " + expectedSize + " but MPI_COMM_WORLD has " + world[1]
                     + " ranks (was the process started by mpiexec or the fullshard launcher?)");
         }
-        return new MpiCommunicator(world[0], world[1], mpi);
+        return new MpiCommunicator(world[0], world[1], mpi, Mpi.MPI_COMM_WORLD);
     }
 
     /** On the MPI thread: MPI_Init_thread, then {@code world} ← {rank, size}. */
@@ -159,7 +171,7 @@ public final class MpiCommunicator implements Communicator {
         };
         MemorySegment send = inPlace ? Mpi.MPI_IN_PLACE : shard.dataSegment();
         MemorySegment recv = full.dataSegment();
-        return mpi.submit("allGather", () -> Mpi.check(Mpi.MPI_Allgather(send, n, datatype, recv, n, datatype, Mpi.MPI_COMM_WORLD), "MPI_Allgather"));
+        return mpi.submit("allGather", () -> Mpi.check(Mpi.MPI_Allgather(send, n, datatype, recv, n, datatype, handle), "MPI_Allgather"));
     }
 
     @Override
@@ -181,7 +193,7 @@ public final class MpiCommunicator implements Communicator {
 
     private Pending reduceScatter(MemorySegment full, MemorySegment shard, int n, int datatype, Runnable thenOnCaller, Arena buffers) {
         return mpi.submit("reduceScatterSum", () -> Mpi.check(Mpi.MPI_Reduce_scatter_block(full, shard, n, datatype, Mpi.MPI_SUM,
-                Mpi.MPI_COMM_WORLD), "MPI_Reduce_scatter_block"), thenOnCaller, buffers);
+                handle), "MPI_Reduce_scatter_block"), thenOnCaller, buffers);
     }
 
     @Override
@@ -219,14 +231,46 @@ public final class MpiCommunicator implements Communicator {
     @Override
     public void barrier() {
         checkOpen();
-        mpi.submit("barrier", () -> Mpi.check(Mpi.MPI_Barrier(Mpi.MPI_COMM_WORLD), "MPI_Barrier")).await();
+        mpi.submit("barrier", () -> Mpi.check(Mpi.MPI_Barrier(handle), "MPI_Barrier")).await();
     }
 
-    /** Runs MPI_Finalize on the MPI thread after the collectives already issued, then ends that thread. Idempotent. */
+    @Override
+    public MpiCommunicator split(int color, int key) {
+        checkOpen();
+        if (color < 0) throw new IllegalArgumentException("split: color must be ≥ 0, got " + color);
+        int[] group = new int[3];
+        mpi.submit("split", () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(JAVA_INT);
+                Mpi.check(Mpi.MPI_Comm_split(handle, color, key, out), "MPI_Comm_split");
+                group[0] = out.get(JAVA_INT, 0);
+                Mpi.check(Mpi.MPI_Comm_rank(group[0], out), "MPI_Comm_rank");
+                group[1] = out.get(JAVA_INT, 0);
+                Mpi.check(Mpi.MPI_Comm_size(group[0], out), "MPI_Comm_size");
+                group[2] = out.get(JAVA_INT, 0);
+            }
+        }).await();
+        return new MpiCommunicator(group[1], group[2], mpi, group[0]);
+    }
+
+    /**
+     * A group: frees it after the collectives already issued. The world: runs MPI_Finalize on the MPI thread
+     * after the collectives already issued, then ends that thread. Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (!isWorld()) {
+            mpi.submit("close (MPI_Comm_free)", () -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment cell = arena.allocate(JAVA_INT);
+                    cell.set(JAVA_INT, 0, handle);
+                    Mpi.check(Mpi.MPI_Comm_free(cell), "MPI_Comm_free");
+                }
+            }).await();
+            return;
+        }
         Pending finalized = mpi.submit("close (MPI_Finalize)", () -> {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment flag = arena.allocate(JAVA_INT);
@@ -250,19 +294,19 @@ public final class MpiCommunicator implements Communicator {
         Mpi.MPI_Abort(Mpi.MPI_COMM_WORLD, code);
     }
 
-    private static void allReduceInPlace(MemorySegment data, long count, int datatype, int elementBytes) {
+    private void allReduceInPlace(MemorySegment data, long count, int datatype, int elementBytes) {
         for (long done = 0; done < count; done += MAX_COUNT) {
             int n = (int) Math.min(MAX_COUNT, count - done);
             Mpi.check(Mpi.MPI_Allreduce(Mpi.MPI_IN_PLACE, data.asSlice(done * elementBytes, (long) n * elementBytes), n, datatype,
-                    Mpi.MPI_SUM, Mpi.MPI_COMM_WORLD), "MPI_Allreduce");
+                    Mpi.MPI_SUM, handle), "MPI_Allreduce");
         }
     }
 
-    private static void broadcastBytes(MemorySegment data, int root) {
+    private void broadcastBytes(MemorySegment data, int root) {
         long bytes = data.byteSize();
         for (long off = 0; off < bytes; off += MAX_COUNT) {
             int n = (int) Math.min(MAX_COUNT, bytes - off);
-            Mpi.check(Mpi.MPI_Bcast(data.asSlice(off, n), n, Mpi.MPI_BYTE, root, Mpi.MPI_COMM_WORLD), "MPI_Bcast");
+            Mpi.check(Mpi.MPI_Bcast(data.asSlice(off, n), n, Mpi.MPI_BYTE, root, handle), "MPI_Bcast");
         }
     }
 

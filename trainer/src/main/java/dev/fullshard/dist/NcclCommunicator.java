@@ -36,6 +36,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * ends the process with exit code 1, so the launcher stops (or restarts) the group instead of hanging.
  *
  * <p>The unique id NCCL needs is made by rank 0 and shared through the launcher's key-value server.
+ *
+ * <p>Groups ({@link #split}, {@code ncclCommSplit}, NCCL 2.18 or newer) enqueue on their parent's stream, so
+ * the collectives of a parent and its groups complete in the one order they were issued; each has its own
+ * watchdog.
  */
 public final class NcclCommunicator implements Communicator {
     static final String UNIQUE_ID_KEY = "fullshard_nccl_unique_id";
@@ -45,16 +49,21 @@ public final class NcclCommunicator implements Communicator {
     private final int rank, size;
     private final Device device;
     private final MemorySegment comm, stream;
+    /** False for a group made by {@link #split}: it runs on its parent's stream, which the parent destroys. */
+    private final boolean ownsStream;
+    private final long timeoutNanos;
     private final Watchdog watchdog;
     private boolean closed;
 
-    private NcclCommunicator(int rank, int size, Device device, MemorySegment comm, MemorySegment stream, long timeoutNanos) {
+    private NcclCommunicator(int rank, int size, Device device, MemorySegment comm, MemorySegment stream, boolean ownsStream, long timeoutNanos) {
         this.rank = rank;
         this.size = size;
         this.device = device;
         this.comm = comm;
         this.stream = stream;
-        this.watchdog = new Watchdog(timeoutNanos);
+        this.ownsStream = ownsStream;
+        this.timeoutNanos = timeoutNanos;
+        this.watchdog = new Watchdog();
     }
 
     /**
@@ -90,7 +99,7 @@ public final class NcclCommunicator implements Communicator {
             MemorySegment comm = cell.get(ADDRESS, 0);
             CudaRuntime.check(CudaRuntime.cudaStreamCreateWithFlags(cell, CudaRuntime.STREAM_NON_BLOCKING), "cudaStreamCreateWithFlags");
             MemorySegment stream = cell.get(ADDRESS, 0);
-            NcclCommunicator c = new NcclCommunicator(rank, size, device, comm, stream, timeout * 1_000_000_000L);
+            NcclCommunicator c = new NcclCommunicator(rank, size, device, comm, stream, true, timeout * 1_000_000_000L);
             c.watchdog.start();
             return c;
         }
@@ -198,6 +207,23 @@ public final class NcclCommunicator implements Communicator {
     }
 
     @Override
+    public NcclCommunicator split(int color, int key) {
+        if (closed) throw new IllegalStateException("split: the NCCL communicator is closed");
+        if (color < 0) throw new IllegalArgumentException("split: color must be ≥ 0, got " + color);
+        SplitMember place = SplitMember.agree(this, color, key);
+        // The split must not overtake collectives still queued on the stream: NCCL's own calls are not stream-ordered.
+        CudaRuntime.check(CudaRuntime.cudaStreamSynchronize(stream), "cudaStreamSynchronize (before ncclCommSplit)");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cell = arena.allocate(ADDRESS);
+            Nccl.check(Nccl.ncclCommSplit(comm, color, key, cell, MemorySegment.NULL),
+                    "ncclCommSplit(color " + color + ", key " + key + ", rank " + rank + " of " + size + ")");
+            NcclCommunicator group = new NcclCommunicator(place.rank(), place.size(), device, cell.get(ADDRESS, 0), stream, false, timeoutNanos);
+            group.watchdog.start();
+            return group;
+        }
+    }
+
+    @Override
     public void close() {
         if (closed) return;
         closed = true;
@@ -206,7 +232,7 @@ public final class NcclCommunicator implements Communicator {
         watchdog.stop();
         watchdog.releaseAll();
         Nccl.check(Nccl.ncclCommDestroy(comm), "ncclCommDestroy");
-        CudaRuntime.check(CudaRuntime.cudaStreamDestroy(stream), "cudaStreamDestroy");
+        if (ownsStream) CudaRuntime.check(CudaRuntime.cudaStreamDestroy(stream), "cudaStreamDestroy");
     }
 
     // ================================================================ internals
@@ -289,14 +315,9 @@ public final class NcclCommunicator implements Communicator {
         private record InFlight(String what, MemorySegment done, long since) {
         }
 
-        private final long timeoutNanos;
         private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
         private volatile boolean running;
         private Thread thread;
-
-        Watchdog(long timeoutNanos) {
-            this.timeoutNanos = timeoutNanos;
-        }
 
         void start() {
             running = true;

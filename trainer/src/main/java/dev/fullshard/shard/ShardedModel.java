@@ -35,6 +35,12 @@ import java.util.Map;
  * {@code syncEveryMicroBatch} off, the unsharded buffers are kept over a step's micro-batches and
  * reduced once, in the last.
  *
+ * <p><b>Groups</b> ({@link ShardGroups}). The model is split over the ranks of {@code groups.shards()}: the
+ * gathers and reduce-scatters above run there. Under hybrid_shard each shard has replicas in the other groups,
+ * and a reduce-scattered shard is then summed over them too (an all-reduce, issued when the reduce-scatter is
+ * complete and completed one unit later), so every replica holds the same gradient and, after AdamW, the same
+ * weights: one unit per stage in flight.
+ *
  * <p><b>Replicated</b> ({@code no_shard}, or one rank): every rank holds the whole model; acquire
  * returns the fp32 master weights themselves (the model converts block by block), gradients accumulate
  * in the fp32 gradient buffers and are all-reduced in the last micro-batch of a step: data parallelism.
@@ -67,33 +73,40 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
      */
     private static final class Buffer {
         final int unit;
-        final Tensor flat;
         final Map<String, Tensor> views;
         /** False for the replicated gradient buffer, which is the gradient itself and stays. */
         final boolean owned;
+        final long bytes;
+        /** Null once freed (a hybrid reduction frees it when its reduce-scatter is complete). */
+        Tensor flat;
         Communicator.Pending pending;
         Tensor shard;
+        /** A hybrid reduction whose all-reduce across the replicas is in flight. */
+        boolean acrossReplicas;
 
         Buffer(int unit, Tensor flat, Map<String, Tensor> views, boolean owned) {
             this.unit = unit;
             this.flat = flat;
             this.views = views;
             this.owned = owned;
+            this.bytes = owned ? flat.numel() * flat.dtype().byteSize() : 0;
         }
 
-        long bytes() {
-            return owned ? flat.numel() * flat.dtype().byteSize() : 0;
+        /** Frees the flat buffer and its views, keeping the shard. */
+        void closeFlat() {
+            if (!owned || flat == null) return;
+            for (Tensor v : views.values()) v.close();
+            flat.close();
+            flat = null;
         }
 
         void close() {
-            if (!owned) return;
-            for (Tensor v : views.values()) v.close();
-            flat.close();
-            if (shard != null) shard.close();
+            closeFlat();
+            if (owned && shard != null) shard.close();
         }
     }
 
-    private final Communicator comm;
+    private final Communicator comm, shardGroup, replicas;
     private final ModelConfig config;
     private final ShardLayout layout;
     private final Options options;
@@ -112,12 +125,20 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     private int held;
     private long gatheredBytes, gatheredPeak, unshardedBytes, unshardedPeak, exposedNanos;
 
+    /** The model split over all ranks of {@code comm} (or replicated on each, as {@code options} say). */
     public ShardedModel(Communicator comm, ModelConfig config, Options options) {
+        this(comm, ShardGroups.whole(comm), config, options);
+    }
+
+    /** The model split over each group of {@code groups} and replicated across them; {@code comm} is every rank. */
+    public ShardedModel(Communicator comm, ShardGroups groups, ModelConfig config, Options options) {
         this.comm = comm;
+        this.shardGroup = groups.shards();
+        this.replicas = groups.replicas();
         this.config = config;
         this.options = options;
-        this.layout = ShardLayout.of(config, options.shard() ? comm.size() : 1);
-        this.rank = layout.shards() == 1 ? 0 : comm.rank();
+        this.layout = ShardLayout.of(config, options.shard() ? shardGroup.size() : 1);
+        this.rank = layout.shards() == 1 ? 0 : shardGroup.rank();
         int n = layout.units().size();
         master = new Tensor[n];
         grad = new Tensor[n];
@@ -151,6 +172,19 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         return layout.shards() == 1;
     }
 
+    /** This rank's shard: its rank among the ranks the model is split over (0 when replicated). */
+    public int shardRank() {
+        return rank;
+    }
+
+    /**
+     * Whether this rank writes its shard into a checkpoint: one rank per shard, as hybrid_shard holds each shard
+     * on every node (rank 0 alone when replicated).
+     */
+    public boolean writesShard() {
+        return replicated() ? comm.isMain() : replicas.rank() == 0;
+    }
+
     /**
      * Whether every rank must run every forward and backward together (sharded weights are all-gathered by
      * all ranks at once), so a rank that has run out of data runs passes whose results it ignores.
@@ -169,12 +203,13 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
 
     /**
      * The whole model's sum of a quantity (a gradient's sum of squares, say) of which this rank computed
-     * its {@link #gradientPieces}' part: the shards' parts added up over the ranks; a replica holds it all.
+     * its {@link #gradientPieces}' part: the shards' parts added up over the ranks of a group; a replica of
+     * the whole model holds it all.
      */
     public double sumOverShards(double mine) {
         if (replicated()) return mine;
         double[] sum = {mine};
-        comm.allReduceSum(sum);
+        shardGroup.allReduceSum(sum);
         return sum[0];
     }
 
@@ -221,7 +256,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
      */
     public void finishGradients() {
         if (!ranPass) contributeNoGradients();
-        while (!reductions.isEmpty()) complete(reductions.removeFirst());
+        while (!reductions.isEmpty()) advanceReductions();
         for (int u = 0; u < gathered.length; u++) free(u);
         for (int u = 0; u < unsharded.length; u++) {
             if (unsharded[u] != null) throw new IllegalStateException("unit " + u + "'s gradients were never reduced: finishGradients before its gradientsDone");
@@ -256,7 +291,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
             ShardLayout.Unit u = layout.unit(unit);
             Tensor flat = TensorScope.detach(Tensor.zeros(options.reduceDtype(), options.device(), u.paddedNumel(layout.shards())));
             unsharded[unit] = new Buffer(unit, flat, detachAll(views(flat, u)), true);
-            unshardedBytes += unsharded[unit].bytes();
+            unshardedBytes += unsharded[unit].bytes;
             unshardedPeak = Math.max(unshardedPeak, unshardedBytes);
         }
         return unsharded[unit].views;
@@ -267,8 +302,8 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         free(unit);
         boolean sync = lastMicroBatch || (options.syncEveryMicroBatch() && !replicated());
         if (!sync) return;
-        // One reduction in flight at a time: the previous unit's has had this unit's backward to finish.
-        while (!reductions.isEmpty()) complete(reductions.removeFirst());
+        // One reduction per stage in flight: the previous unit's has had this unit's backward to finish its stage.
+        advanceReductions();
         Buffer b;
         if (replicated() && options.reduceDtype() == DType.F32) {
             if (comm.size() == 1) return;
@@ -282,7 +317,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
             b.pending = comm.allReduceSumAsync(b.flat);
         } else {
             b.shard = TensorScope.detach(Tensor.empty(options.reduceDtype(), options.device(), layout.unit(unit).shardNumel()));
-            b.pending = comm.reduceScatterSumAsync(b.flat, b.shard);
+            b.pending = shardGroup.reduceScatterSumAsync(b.flat, b.shard);
         }
         reductions.add(b);
     }
@@ -297,7 +332,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         ShardLayout.Unit u = layout.unit(unit);
         if (replicated()) return new FullUnit(null, masterViews.get(unit));
         Tensor flat = TensorScope.detach(Tensor.empty(DType.F32, options.device(), u.paddedNumel(layout.shards())));
-        comm.allGather(master[unit], flat);
+        shardGroup.allGather(master[unit], flat);
         return new FullUnit(flat, detachAll(views(flat, u)));
     }
 
@@ -373,8 +408,8 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         Buffer b = new Buffer(unit, flat, detachAll(views(flat, u)), true);
         Tensor send = master[unit];
         if (options.computeDtype() != DType.F32) b.shard = send = TensorScope.detach(master[unit].to(options.computeDtype()));
-        b.pending = comm.allGatherAsync(send, flat);
-        gatheredBytes += b.bytes();
+        b.pending = shardGroup.allGatherAsync(send, flat);
+        gatheredBytes += b.bytes;
         gatheredPeak = Math.max(gatheredPeak, gatheredBytes);
         return b;
     }
@@ -385,19 +420,37 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         await(b);
         gathered[unit] = null;
         keptForBackward[unit] = false;
-        gatheredBytes -= b.bytes();
+        gatheredBytes -= b.bytes;
         b.close();
     }
 
-    /** Waits for a gradient reduction and adds its result into the gradient shard. */
-    private void complete(Buffer b) {
+    /** Takes every reduction in flight one stage further, in the order they were issued. */
+    private void advanceReductions() {
+        for (var it = reductions.iterator(); it.hasNext(); ) {
+            if (advance(it.next())) it.remove();
+        }
+    }
+
+    /**
+     * Waits for a reduction's collective. Then, for a shard that has replicas and was only reduce-scattered,
+     * starts its all-reduce across the replicas and returns false; otherwise adds the result into the
+     * gradient shard and returns true (done).
+     */
+    private boolean advance(Buffer b) {
         await(b);
-        if (!b.owned) return;                                  // reduced in place, in the gradient itself
+        if (!b.owned) return true;                             // reduced in place, in the gradient itself
+        if (b.flat != null) unshardedBytes -= b.bytes;
+        if (b.shard != null && replicas.size() > 1 && !b.acrossReplicas) {
+            b.closeFlat();
+            b.acrossReplicas = true;
+            b.pending = replicas.allReduceSumAsync(b.shard);
+            return false;
+        }
         try (TensorScope ignored = TensorScope.open()) {
             InPlace.accumulate(grad[b.unit], b.shard != null ? b.shard : b.flat);
         }
-        unshardedBytes -= b.bytes();
         b.close();
+        return true;
     }
 
     private void await(Buffer b) {

@@ -143,8 +143,13 @@ final class ConfigKeys {
 
     static final Setting<Sharding> SHARDING = declare(Key.of("distributed.sharding", ValueType.choice(Sharding.class),
             Sharding.FULL_SHARD, "how the model is split across ranks: full_shard is ZeRO-3 (FSDP FULL_SHARD), shard_grad_op "
-                    + "keeps forward weights until the backward (ZeRO-2-like), no_shard is DDP; with one rank all three are "
-                    + "the same"), c -> c.distributed().sharding());
+                    + "keeps forward weights until the backward (ZeRO-2-like), no_shard is DDP, hybrid_shard is full_shard within "
+                    + "each node and replicated across nodes (FSDP HYBRID_SHARD); with one rank all four are the same"),
+            c -> c.distributed().sharding());
+    static final Setting<Integer> SHARD_GROUP_SIZE = declare(Key.of("distributed.shard_group_size", ValueType.INT, 0,
+            "hybrid_shard only: the number of consecutive ranks that split the model among themselves; it must divide the "
+                    + "world size. 0: the ranks of one node (LOCAL_WORLD_SIZE, from the launcher)")
+            .allowing(v -> v >= 0, "an integer >= 0"), c -> c.distributed().shardGroupSize());
     static final Setting<Boolean> PREFETCH = declare(Key.of("distributed.prefetch", ValueType.BOOLEAN, true,
             "issue the next unit's all-gather while the current unit computes (forward and backward); false waits for each "
                     + "all-gather when its unit starts (identical results)"), c -> c.distributed().prefetch());
@@ -186,7 +191,7 @@ final class ConfigKeys {
             LR, BETAS, EPS, WEIGHT_DECAY,
             SCHEDULER_TYPE, WARMUP_RATIO, WARMUP_STEPS, MIN_LR_RATIO,
             INIT_SCALE, GROWTH_FACTOR, BACKOFF_FACTOR, GROWTH_INTERVAL,
-            SHARDING, PREFETCH, REDUCE_DTYPE, GRADIENT_SYNC,
+            SHARDING, SHARD_GROUP_SIZE, PREFETCH, REDUCE_DTYPE, GRADIENT_SYNC,
             LOGGING_STEPS, EVAL_STEPS, SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR,
             RESUME_FROM);
 

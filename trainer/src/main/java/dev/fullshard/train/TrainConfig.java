@@ -176,10 +176,10 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
      * setting here computes the same thing; they trade memory for communication when there are several. A unit
      * is what is gathered and freed as one: the embedding, each decoder block, and the final norm with the LM head.
      */
-    public record Distributed(Sharding sharding, boolean prefetch, Precision reduceDtype, GradientSync gradientSync) {
+    public record Distributed(Sharding sharding, boolean prefetch, Precision reduceDtype, GradientSync gradientSync, int shardGroupSize) {
     }
 
-    /** {@code distributed.sharding}: how the model is split across more than one rank; with one rank all three are the same. */
+    /** {@code distributed.sharding}: how the model is split across more than one rank; with one rank all four are the same. */
     public enum Sharding {
         /**
          * Each rank keeps 1/N of every unit's fp32 master weights, gradients and AdamW moments; a unit's weights
@@ -193,7 +193,13 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
          */
         SHARD_GRAD_OP,
         /** Every rank holds the whole model and optimizer; gradients are all-reduced once per step (DDP). */
-        NO_SHARD
+        NO_SHARD,
+        /**
+         * {@link #FULL_SHARD} within each node, replicated across nodes (FSDP HYBRID_SHARD, FSDP2 HSDP): all-gathers
+         * stay inside a node; gradients are reduce-scattered inside the node, then each shard is all-reduced across
+         * the nodes. Each rank holds 1/(ranks per node) of the model, in exchange for far less traffic between nodes.
+         */
+        HYBRID_SHARD
     }
 
     /** {@code distributed.gradient_sync}: when, with gradient accumulation, gradients leave the unsharded buffers. */

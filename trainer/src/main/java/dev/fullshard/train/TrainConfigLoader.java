@@ -15,6 +15,7 @@ import dev.fullshard.train.TrainConfig.Precision;
 import dev.fullshard.train.TrainConfig.Resume;
 import dev.fullshard.train.TrainConfig.Scheduler;
 import dev.fullshard.train.TrainConfig.SchedulerType;
+import dev.fullshard.train.TrainConfig.Sharding;
 import dev.fullshard.train.TrainConfig.Training;
 import dev.fullshard.train.YamlTree.Field;
 import dev.fullshard.train.YamlTree.Loc;
@@ -144,7 +145,7 @@ final class TrainConfigLoader {
         return new TrainConfig(new Model(modelPath, compute.dtype()), mp, readData(root.section("data")),
                 readTraining(root.section("training")), readOptimizer(root.section("optimizer")),
                 readScheduler(r, root.section("scheduler")), readLossScaling(root.section("loss_scaling")),
-                readDistributed(root.section("distributed")), readLogging(root.section("logging")),
+                readDistributed(r, root.section("distributed")), readLogging(root.section("logging")),
                 readResume(r, root), root.get(DEVICE.key()));
     }
 
@@ -207,9 +208,14 @@ final class TrainConfigLoader {
                 s.get(GROWTH_INTERVAL.key()));
     }
 
-    private static Distributed readDistributed(Section s) {
-        return new Distributed(s.get(SHARDING.key()), s.get(PREFETCH.key()), s.get(REDUCE_DTYPE.key()),
-                s.get(GRADIENT_SYNC.key()));
+    private static Distributed readDistributed(ConfigReader r, Section s) {
+        Sharding sharding = s.get(SHARDING.key());
+        int groupSize = s.get(SHARD_GROUP_SIZE.key());
+        if (groupSize > 0 && sharding != null && sharding != Sharding.HYBRID_SHARD) {
+            r.problem(s.loc("shard_group_size"), "distributed.shard_group_size", "applies only to sharding: hybrid_shard, but sharding is "
+                    + sharding.name().toLowerCase(Locale.ROOT) + (s.has("sharding") ? " (line " + s.loc("sharding").line() + ")" : " (the default)"));
+        }
+        return new Distributed(sharding, s.get(PREFETCH.key()), s.get(REDUCE_DTYPE.key()), s.get(GRADIENT_SYNC.key()), groupSize);
     }
 
     private static Logging readLogging(Section s) {

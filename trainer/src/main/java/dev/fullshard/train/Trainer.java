@@ -18,6 +18,7 @@ import dev.fullshard.optim.LossScaler;
 import dev.fullshard.optim.LrSchedule;
 import dev.fullshard.shard.HfExport;
 import dev.fullshard.shard.ParameterSource;
+import dev.fullshard.shard.ShardGroups;
 import dev.fullshard.shard.ShardedModel;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Device;
@@ -93,8 +94,7 @@ public final class Trainer {
 
         Path modelDir = config.model().path();
         ModelConfig modelConfig = HfConfig.read(modelDir);
-        ShardedModel model = new ShardedModel(comm, modelConfig, shardingOptions(compute));
-        try (model) {
+        try (ShardGroups groups = shardGroups(); ShardedModel model = new ShardedModel(comm, groups, modelConfig, shardingOptions(compute))) {
             try (CheckpointReader reader = CheckpointReader.open(modelDir)) {
                 WeightNames.check(modelConfig, reader.shapes(), modelDir);
                 model.load(ParameterSource.of(reader));
@@ -103,9 +103,17 @@ public final class Trainer {
         }
     }
 
+    /** hybrid_shard: groups of {@code shard_group_size} ranks, by default the ranks of each node; otherwise one group of all. */
+    private ShardGroups shardGroups() {
+        TrainConfig.Distributed d = config.distributed();
+        if (d.sharding() != TrainConfig.Sharding.HYBRID_SHARD || comm.size() == 1) return ShardGroups.whole(comm);
+        int size = d.shardGroupSize() > 0 ? d.shardGroupSize() : ShardGroups.ranksPerNode(System.getenv(), comm.rank());
+        return ShardGroups.hybrid(comm, size);
+    }
+
     private ShardedModel.Options shardingOptions(DType compute) {
         TrainConfig.Distributed d = config.distributed();
-        return new ShardedModel.Options(d.sharding() != TrainConfig.Sharding.NO_SHARD, d.sharding() == TrainConfig.Sharding.FULL_SHARD,
+        return new ShardedModel.Options(d.sharding() != TrainConfig.Sharding.NO_SHARD, d.sharding() != TrainConfig.Sharding.SHARD_GRAD_OP,
                 d.prefetch(), compute, d.reduceDtype().dtype(), d.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH, comm.device());
     }
 
@@ -210,7 +218,8 @@ public final class Trainer {
         out.printf(Locale.ROOT, "train: %s, %,d parameters, compute %s on %s, %d steps (%d per epoch), global batch %d x %d tokens%s%s%n",
                 model.config().architecture().className(), model.layout().numel(), config.computeDtype(), comm.device(), totalSteps, stepsPerEpoch,
                 config.globalBatch(), config.data().maxSeqLen(), resumedAt > 0 ? ", resumed at step " + resumedAt : "",
-                comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT) : "");
+                comm.size() > 1 ? ", " + comm.size() + " ranks, " + config.distributed().sharding().name().toLowerCase(Locale.ROOT)
+                        + (model.layout().shards() > 1 && model.layout().shards() < comm.size() ? " (groups of " + model.layout().shards() + ")" : "") : "");
         if (accumulation % comm.size() != 0) {
             out.printf(Locale.ROOT, "train: warning: gradient_accumulation_steps (%d) is not a multiple of the %d ranks, so some ranks idle "
                     + "for part of every step; use a multiple for full speed%n", accumulation, comm.size());

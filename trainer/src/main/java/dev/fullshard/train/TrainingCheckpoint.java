@@ -24,7 +24,7 @@ import java.util.Map;
 /**
  * Saving and resuming a run's state on every rank ({@link CheckpointShards} describes the files).
  *
- * <p>Saving: rank 0 makes the checkpoint's hidden folder; every rank holding a shard writes its files
+ * <p>Saving: rank 0 makes the checkpoint's hidden folder; one rank per shard writes that shard's files
  * into it (synced); the ranks agree that all succeeded; rank 0 adds {@code sharding.json} and the
  * trainer state and renames the folder into place. A failure on any rank abandons the folder on all,
  * so a {@code checkpoint-*} folder is always complete. Resuming reads each rank's pieces from the
@@ -45,9 +45,9 @@ final class TrainingCheckpoint {
         comm.barrier();
         Path temporary = store.temporary(state.step());
         Exception failure = null;
-        if (shards > 1 || comm.isMain()) {
+        if (model.writesShard()) {
             try {
-                writeShard(temporary, comm.rank(), model, optimizer, scaler);
+                writeShard(temporary, model.shardRank(), model, optimizer, scaler);
             } catch (IOException | RuntimeException e) {
                 failure = e;
             }

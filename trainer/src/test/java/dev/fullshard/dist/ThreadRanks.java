@@ -10,6 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +35,8 @@ public final class ThreadRanks {
     private final int size;
     private final CyclicBarrier barrier;
     private final Object[] slots;
+    /** The worlds {@link Rank#split} made, by the split's sequence number and color: the ranks of a group share one. */
+    private final Map<String, ThreadRanks> groups = new ConcurrentHashMap<>();
 
     private ThreadRanks(int size) {
         this.size = size;
@@ -86,6 +90,7 @@ public final class ThreadRanks {
 
         private final int rank;
         private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        private int splits;
 
         private Rank(int rank) {
             this.rank = rank;
@@ -166,6 +171,22 @@ public final class ThreadRanks {
             calls.add("broadcast " + values.length);
             double[] rootValues = (double[]) exchange(rank, values.clone())[root];
             System.arraycopy(rootValues, 0, values, 0, values.length);
+        }
+
+        /** A world of its own for the ranks of each color; its collectives are listed in its own {@link #calls}. */
+        @Override
+        public Rank split(int color, int key) {
+            if (color < 0) throw new IllegalArgumentException("split: color must be ≥ 0, got " + color);
+            calls.add("split " + color);
+            Object[] all = exchange(rank, new long[] {color, key});
+            long[] colors = new long[size], keys = new long[size];
+            for (int r = 0; r < size; r++) {
+                colors[r] = ((long[]) all[r])[0];
+                keys[r] = ((long[]) all[r])[1];
+            }
+            SplitMember place = SplitMember.of(colors, keys, rank);
+            ThreadRanks group = groups.computeIfAbsent(splits++ + "/" + color, k -> new ThreadRanks(place.size()));
+            return group.new Rank(place.rank());
         }
 
         @Override

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * FSDP in one JVM: ranks as threads ({@link ThreadRanks}), at world sizes 2 and 3, whose shards are
@@ -44,7 +45,12 @@ class ShardedModelTest {
     }
 
     private static ShardedModel model(ThreadRanks.Rank comm, boolean prefetch) {
-        ShardedModel model = new ShardedModel(comm, CONFIG, new ShardedModel.Options(true, true, prefetch, DType.F32, DType.F32, false, Device.CPU));
+        return model(comm, ShardGroups.whole(comm), prefetch);
+    }
+
+    private static ShardedModel model(ThreadRanks.Rank comm, ShardGroups groups, boolean prefetch) {
+        ShardedModel model = new ShardedModel(comm, groups, CONFIG, new ShardedModel.Options(true, true, prefetch, DType.F32, DType.F32, false,
+                Device.CPU));
         model.load((name, start, length, into) -> {
             float[] values = new float[(int) length];
             for (int i = 0; i < length; i++) values[i] = weight(name, start + i);
@@ -115,6 +121,62 @@ class ShardedModelTest {
                     assertThat(model.gradientPieces().get(p.name()).toFloatArray()).as("rank %d's piece of %s", comm.rank(), p.name())
                             .containsExactly(expected);
                 }
+            }
+        });
+    }
+
+    /** Rank {@code rank}'s gradients for every unit, in backward order, then the reductions completed. */
+    private static void backward(ShardedModel model, int rank) {
+        model.zeroGradients();
+        model.beginMicroBatch(true);
+        for (int u = ModelUnits.count(CONFIG) - 1; u >= 0; u--) {
+            model.gradients(u).forEach((name, buffer) -> {
+                float[] values = new float[(int) buffer.numel()];
+                for (int i = 0; i < values.length; i++) values[i] = gradient(rank, name, i);
+                try (TensorScope fill = TensorScope.open()) {
+                    Copies.copyInto(buffer, Tensor.of(values, buffer.shape()));
+                }
+            });
+            model.gradientsDone(u);
+        }
+        model.finishGradients();
+    }
+
+    @ParameterizedTest(name = "{0} ranks in groups of 2")
+    @ValueSource(ints = {4, 6})
+    void hybridShardingGathersInsideAGroupAndSumsGradientsOverEveryRank(int ranks) throws Exception {
+        ThreadRanks.run(ranks, comm -> {
+            try (TensorScope ignored = TensorScope.open(); ShardGroups groups = ShardGroups.hybrid(comm, 2);
+                 ShardedModel model = model(comm, groups, true)) {
+                ThreadRanks.Rank shards = (ThreadRanks.Rank) groups.shards(), replicas = (ThreadRanks.Rank) groups.replicas();
+                assertThat(List.of(shards.size(), replicas.size(), model.layout().shards())).isEqualTo(List.of(2, ranks / 2, 2));
+                assertThat(model.shardRank()).isEqualTo(comm.rank() % 2);
+                assertThat(model.writesShard()).as("one writer per shard: the first group's").isEqualTo(comm.rank() < 2);
+                long held = model.masterPieces().values().stream().mapToLong(Tensor::numel).sum();
+                assertThat((double) held / model.layout().numel()).as("share of the model this rank holds").isCloseTo(0.5, within(0.01));
+                for (int u = 0; u < ModelUnits.count(CONFIG); u++) {
+                    int unit = u;
+                    model.run(unit, Pass.INFERENCE, weights -> {
+                        assertFullWeights(weights, unit);
+                        return null;
+                    });
+                }
+                backward(model, comm.rank());
+                for (ShardLayout.Piece p : model.pieces()) {
+                    float[] got = model.gradientPieces().get(p.name()).toFloatArray();
+                    for (int i = 0; i < got.length; i++) {
+                        double sum = 0;
+                        for (int r = 0; r < ranks; r++) sum += gradient(r, p.name(), p.paramStart() + i);
+                        // Two roundings to float32 (after the group's sum, then after the replicas'), not one.
+                        assertThat((double) got[i]).as("rank %d's %s[%d]", comm.rank(), p.name(), p.paramStart() + i)
+                                .isCloseTo(sum, within(1e-6 * Math.max(1, Math.abs(sum))));
+                    }
+                }
+                assertThat(comm.calls()).as("the world only agreed on the groups").noneMatch(c -> c.startsWith("allGather") || c.startsWith("reduceScatter"));
+                assertThat(replicas.calls()).as("across groups: one all-reduce of a shard per unit").hasSize(ModelUnits.count(CONFIG))
+                        .allMatch(c -> c.startsWith("allReduceSum "));
+                assertThat(shards.calls()).filteredOn(c -> c.startsWith("allGather")).hasSize(ModelUnits.count(CONFIG));
+                assertThat(shards.calls()).filteredOn(c -> c.startsWith("reduceScatterSum")).hasSize(ModelUnits.count(CONFIG));
             }
         });
     }

@@ -137,7 +137,7 @@ class TrainConfigTest {
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.LINEAR, 0.05, 0, 0.1));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(1024.0, 4.0, 0.25, 100));
         assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.SHARD_GRAD_OP, false, Precision.BF16,
-                GradientSync.LAST_MICRO_BATCH));
+                GradientSync.LAST_MICRO_BATCH, 0));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(5, 50, 100, 3, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.From(dir.resolve("ckpt/step-10")));
         assertThat(c.globalBatch()).isEqualTo(16);
@@ -165,7 +165,7 @@ class TrainConfigTest {
         assertThat(c.scheduler()).isEqualTo(new TrainConfig.Scheduler(SchedulerType.COSINE, 0.0, 0, 0.0));
         assertThat(c.lossScaling()).isEqualTo(new TrainConfig.LossScaling(65536.0, 2.0, 0.5, 2000));
         assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.FULL_SHARD, true, Precision.FP32,
-                GradientSync.EVERY_MICRO_BATCH));
+                GradientSync.EVERY_MICRO_BATCH, 0));
         assertThat(c.logging()).isEqualTo(new TrainConfig.Logging(10, 0, 0, 2, dir.resolve("out")));
         assertThat(c.resume()).isEqualTo(new Resume.Auto());
         assertThat(c.globalBatch()).isEqualTo(4);
@@ -220,18 +220,32 @@ class TrainConfigTest {
         TrainConfig c = load(MINIMAL, "distributed.sharding=no_shard", "distributed.prefetch=false",
                 "distributed.reduce_dtype=bf16", "distributed.gradient_sync=last_micro_batch");
         assertThat(c.distributed()).isEqualTo(new Distributed(Sharding.NO_SHARD, false, Precision.BF16,
-                GradientSync.LAST_MICRO_BATCH));
+                GradientSync.LAST_MICRO_BATCH, 0));
         c = load(MINIMAL + "distributed:\n  sharding: shard_grad_op\n  reduce_dtype: fp16\n", "distributed.sharding=no_shard");
         assertThat(c.distributed().sharding()).isEqualTo(Sharding.NO_SHARD);
         assertThat(c.distributed().reduceDtype()).isEqualTo(Precision.FP16);
         assertThat(error(MINIMAL, "distributed.sharding=zero3")).isEqualTo("train.yaml: override distributed.sharding=zero3: "
-                + "expected one of full_shard, shard_grad_op, no_shard, found the string \"zero3\"");
+                + "expected one of full_shard, shard_grad_op, no_shard, hybrid_shard, found the string \"zero3\"");
+    }
+
+    @Test
+    void hybridShardTakesAShardGroupSizeAndNoOtherShardingDoes() throws IOException {
+        assertThat(distributed("sharding: hybrid_shard")).isEqualTo(new Distributed(Sharding.HYBRID_SHARD, true, Precision.FP32,
+                GradientSync.EVERY_MICRO_BATCH, 0));
+        TrainConfig c = load(MINIMAL + "distributed:\n  sharding: hybrid_shard\n  shard_group_size: 8\n");
+        assertThat(c.distributed().shardGroupSize()).isEqualTo(8);
+        assertThat(c.toYaml()).contains("sharding: hybrid_shard").contains("shard_group_size: 8");
+        assertThat(error(MINIMAL + "distributed:\n  sharding: full_shard\n  shard_group_size: 2\n")).isEqualTo("train.yaml:9:21: "
+                + "distributed.shard_group_size: applies only to sharding: hybrid_shard, but sharding is full_shard (line 8)");
+        assertThat(error(MINIMAL + "distributed:\n  shard_group_size: 2\n")).endsWith("but sharding is full_shard (the default)");
+        assertThat(error(MINIMAL + "distributed:\n  sharding: hybrid_shard\n  shard_group_size: -1\n"))
+                .contains("distributed.shard_group_size: expected an integer >= 0");
     }
 
     @Test
     void badDistributedValuesNameLineColumnAndAllowedValues() throws IOException {
         assertThat(error(MINIMAL + "distributed:\n  sharding: full_shrd\n"))
-                .isEqualTo("train.yaml:8:13: distributed.sharding: expected one of full_shard, shard_grad_op, no_shard, "
+                .isEqualTo("train.yaml:8:13: distributed.sharding: expected one of full_shard, shard_grad_op, no_shard, hybrid_shard, "
                         + "found the string \"full_shrd\" (did you mean full_shard?)");
         assertThat(error(MINIMAL + "distributed:\n  reduce_dtype: fp33\n"))
                 .isEqualTo("train.yaml:8:17: distributed.reduce_dtype: expected one of fp32, bf16, fp16, "
@@ -242,8 +256,8 @@ class TrainConfigTest {
         assertThat(error(MINIMAL + "distributed:\n  prefetch: yes please\n"))
                 .isEqualTo("train.yaml:8:13: distributed.prefetch: expected true or false, found the string \"yes please\"");
         assertThat(error(MINIMAL + "distributed: full_shard\n"))
-                .isEqualTo("train.yaml:7:14: distributed: expected a mapping with keys sharding, prefetch, reduce_dtype, "
-                        + "gradient_sync, found the string \"full_shard\"");
+                .isEqualTo("train.yaml:7:14: distributed: expected a mapping with keys sharding, shard_group_size, prefetch, "
+                        + "reduce_dtype, gradient_sync, found the string \"full_shard\"");
     }
 
     @Test
@@ -319,7 +333,7 @@ class TrainConfigTest {
                 + "scheduler, loss_scaling, distributed, logging, resume");
         assertThat(error(MINIMAL + "distributed:\n  sharding_strategy: full_shard\n")).isEqualTo("train.yaml:8:3: "
                 + "distributed.sharding_strategy: unknown key (fullshard calls it distributed.sharding); allowed in "
-                + "distributed: sharding, prefetch, reduce_dtype, gradient_sync");
+                + "distributed: sharding, shard_group_size, prefetch, reduce_dtype, gradient_sync");
     }
 
     @Test
@@ -456,7 +470,7 @@ class TrainConfigTest {
                 "distributed.gradient_sync=last_micro_batch");
         String saved = c.toYaml();
         assertThat(saved).contains("lr: 3.0E-4").contains("output_dir: " + dir.resolve("out"))
-                .contains("distributed:\n  sharding: shard_grad_op\n  prefetch: false\n  reduce_dtype: bf16\n"
+                .contains("distributed:\n  sharding: shard_grad_op\n  shard_group_size: 0\n  prefetch: false\n  reduce_dtype: bf16\n"
                         + "  gradient_sync: last_micro_batch\n");
         assertThat(c.toMap().keySet()).containsExactly("model", "mixed_precision", "device", "data", "training", "optimizer",
                 "scheduler", "loss_scaling", "distributed", "logging", "resume");
