@@ -166,14 +166,7 @@ class LauncherShardingTest {
         }
 
         // Memory: a full_shard rank holds a quarter of the weights and of the AdamW moments, plus padding.
-        long total = 0;
-        try (SafetensorsFile f = SafetensorsFile.open(model.resolve("model.safetensors"))) {
-            for (var e : f.entries()) {
-                long n = 1;
-                for (long s : e.shape()) n *= s;
-                total += n;
-            }
-        }
+        long total = modelElements(model);
         int units = config.numLayers() + 2;
         JsonNode memory = TinyFixtures.metrics(fullShard4, "memory").getFirst().get("ranks");
         assertThat(memory).hasSize(4);
@@ -184,6 +177,62 @@ class LauncherShardingTest {
             System.out.printf("full_shard world 4: a rank holds %d bytes of weights + AdamW state; whole model %d; ratio %.4f%n",
                     held, 3 * 4 * total, held / (3.0 * 4 * total));
         }
+    }
+
+    /**
+     * hybrid_shard on one host, in groups of 2 of the 4 ranks (as 2 nodes of 2 would be): the same run as
+     * full_shard, each rank holding half the model, and checkpoints that resume under the other mode.
+     */
+    @Test
+    void hybridShardingTrainsLikeFullShardAndItsCheckpointsResumeUnderEither() throws Exception {
+        Path model = TinyFixtures.tinyModel(tmp.resolve("tiny-model"));
+        ModelConfig config = HfConfig.read(model);
+        Path full = launch(config(model, "full", "full_shard"), 4);
+        Path hybrid = launch(config(model, "hybrid", "hybrid_shard"), 4, "distributed.shard_group_size=2");
+        assertSameRun(full, hybrid, "hybrid_shard (2 groups of 2) vs full_shard at world 4", config);
+        assertThat(CheckpointShards.shardsOf(hybrid.resolve("checkpoint-" + STEPS))).as("one copy of each of 2 shards").isEqualTo(2);
+        try (var files = Files.list(hybrid.resolve("checkpoint-" + STEPS))) {
+            assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("model.rank-")))
+                    .containsExactlyInAnyOrder("model.rank-0-of-2.safetensors", "model.rank-1-of-2.safetensors");
+        }
+        long whole = 3 * 4 * modelElements(model);                      // fp32 weights + two fp32 moments
+        JsonNode memory = TinyFixtures.metrics(hybrid, "memory").getFirst().get("ranks");
+        assertThat(memory).hasSize(4);
+        for (JsonNode rank : memory) {
+            long held = rank.get("parameters").asLong() + rank.get("optimizer").asLong();
+            assertThat((double) held / whole).as("share of weights + AdamW state a hybrid rank holds").isCloseTo(0.5, within(0.001));
+            System.out.printf("hybrid_shard, 2 groups of 2: a rank holds %d bytes of weights + AdamW state; whole model %d; ratio %.4f%n",
+                    held, whole, held / (double) whole);
+        }
+
+        // Checkpoint-5 of each mode resumed under the other continues as that mode's unbroken run did.
+        for (String[] pair : List.of(new String[] {"hybrid", "full_shard"}, new String[] {"full", "hybrid_shard"})) {
+            Path written = tmp.resolve(pair[0] + "-out");
+            String name = pair[0] + "-resumed-as-" + pair[1];
+            Path out = tmp.resolve(name + "-out");
+            Files.createDirectories(out);
+            copyTree(written.resolve("checkpoint-5"), out.resolve("checkpoint-5"));
+            launch(config(model, name, pair[1]), 4, pair[1].equals("hybrid_shard") ? List.of("distributed.shard_group_size=2").toArray(String[]::new)
+                    : new String[0]);
+            List<JsonNode> unbroken = TinyFixtures.metrics(written, "train"), resumed = TinyFixtures.metrics(out, "train");
+            assertThat(resumed).hasSize(STEPS - 5);
+            for (int i = 0; i < STEPS - 5; i++) {
+                double a = unbroken.get(5 + i).get("loss").asDouble(), b = resumed.get(i).get("loss").asDouble();
+                assertThat(b).as("%s: loss at step %d", name, 6 + i).isCloseTo(a, within(1e-4 * Math.abs(a)));
+            }
+        }
+    }
+
+    private static long modelElements(Path model) throws IOException {
+        long total = 0;
+        try (SafetensorsFile f = SafetensorsFile.open(model.resolve("model.safetensors"))) {
+            for (var e : f.entries()) {
+                long n = 1;
+                for (long s : e.shape()) n *= s;
+                total += n;
+            }
+        }
+        return total;
     }
 
     /**

@@ -272,6 +272,32 @@ public final class DistTestMain {
         if (!Arrays.equals(mixedFull.toFloatArray(), gathered)) problems.add("mixed: allGather differs");
         if (!Arrays.equals(mixedShard.toFloatArray(), rsShard.toFloatArray())) problems.add("mixed: reduceScatterSum differs");
 
+        // split: the even and the odd ranks, each ranked in reverse (key -rank); the group's collectives and the
+        // world's, issued interleaved, complete in that one order on every rank
+        try (Communicator half = comm.split(rank % 2, -rank)) {
+            int[] members = java.util.stream.IntStream.range(0, size).filter(r -> r % 2 == rank % 2).map(r -> -r).sorted().map(r -> -r).toArray();
+            int place = java.util.Arrays.stream(members).boxed().toList().indexOf(rank);
+            if (half.size() != members.length || half.rank() != place) {
+                problems.add("split: rank " + half.rank() + " of " + half.size() + ", expected " + place + " of " + members.length);
+            }
+            Tensor worldFull = Tensor.zeros(DType.F32, Device.CPU, size * n), groupSum = Tensor.of(values(rank, n), n);
+            Tensor groupFull = Tensor.zeros(DType.F32, Device.CPU, half.size() * n);
+            Pending w = comm.allGatherAsync(Tensor.of(values(rank, n), n), worldFull);
+            Pending g = half.allReduceSumAsync(groupSum);
+            Pending gg = half.allGatherAsync(Tensor.of(values(rank, n), n), groupFull);
+            double[] total = {1};
+            comm.allReduceSum(total);
+            g.await();
+            gg.await();
+            w.await();
+            compareSum("split: the group's allReduceSum", groupSum.toFloatArray(), members.length, 0, i -> values(members[i], n), 0, problems);
+            if (!Arrays.equals(groupFull.toFloatArray(), concatenation(members.length, n, i -> values(members[i], n)))) {
+                problems.add("split: the group's allGather differs from its members' shards in their new rank order");
+            }
+            if (!Arrays.equals(worldFull.toFloatArray(), gathered)) problems.add("split: the world's allGather between the group's differs");
+            if (total[0] != size) problems.add("split: the world's allReduceSum gave " + total[0]);
+        }
+
         // bad arguments are refused on the calling thread, on every rank alike, and the ranks stay in step
         Tensor shard = Tensor.of(values(rank, 16), 16);
         refused("allGather into a full of the wrong size", () -> comm.allGatherAsync(shard, Tensor.zeros(DType.F32, Device.CPU, size * 16 + 1)), problems);
