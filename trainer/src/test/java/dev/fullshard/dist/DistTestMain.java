@@ -282,14 +282,14 @@ public final class DistTestMain {
             }
             Tensor worldFull = Tensor.zeros(DType.F32, Device.CPU, size * n), groupSum = Tensor.of(values(rank, n), n);
             Tensor groupFull = Tensor.zeros(DType.F32, Device.CPU, half.size() * n);
-            Pending w = comm.allGatherAsync(Tensor.of(values(rank, n), n), worldFull);
-            Pending g = half.allReduceSumAsync(groupSum);
-            Pending gg = half.allGatherAsync(Tensor.of(values(rank, n), n), groupFull);
+            Pending worldGather = comm.allGatherAsync(Tensor.of(values(rank, n), n), worldFull);
+            Pending groupReduce = half.allReduceSumAsync(groupSum);
+            Pending groupGather = half.allGatherAsync(Tensor.of(values(rank, n), n), groupFull);
             double[] total = {1};
             comm.allReduceSum(total);
-            g.await();
-            gg.await();
-            w.await();
+            groupReduce.await();
+            groupGather.await();
+            worldGather.await();
             compareSum("split: the group's allReduceSum", groupSum.toFloatArray(), members.length, 0, i -> values(members[i], n), 0, problems);
             if (!Arrays.equals(groupFull.toFloatArray(), concatenation(members.length, n, i -> values(members[i], n)))) {
                 problems.add("split: the group's allGather differs from its members' shards in their new rank order");
