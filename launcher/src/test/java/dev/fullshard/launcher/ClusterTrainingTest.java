@@ -22,8 +22,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Two hosts on this machine ({@code scripts/cluster}: network namespaces with their own address, hostname
- * and eth0, no names for each other), one launcher each: training across them gives the single-host run, and
- * the mistakes that break real clusters (an unresolvable master name, a wrong secret, a taken port) end with
+ * and eth0, no names for each other), one launcher each: training across them gives the single-host run under
+ * full_shard and hybrid_shard alike (hybrid sending far fewer bytes between the hosts), and the mistakes that break
+ * real clusters (an unresolvable master name, a wrong secret, a taken port) end with
  * a clear message in bounded time instead of a hang. Skipped, with the reason, where namespaces cannot be made.
  */
 @Timeout(600)
@@ -36,6 +37,13 @@ class ClusterTrainingTest {
 
     @TempDir
     Path tmp;
+
+    /**
+     * The namespace hosts share this machine's kernel and /dev/shm, so UCX (which tells hosts apart by the kernel's
+     * boot id) would move the ranks' data between them through shared memory, and nothing but the rendezvous would
+     * cross eth0. UCX over TCP only makes the hosts talk as on a cluster without RDMA (traffic within a host stays off eth0 either way).
+     */
+    private static final Map<String, String> CROSS_HOST_TCP = Map.of("UCX_TLS", "tcp,self");
 
     record Run(int code, String output, double seconds) { }
 
@@ -99,7 +107,7 @@ class ClusterTrainingTest {
     }
 
     @Test
-    void twoHostsOfTwoRanksTrainLikeOneHostOfFour() throws Exception {
+    void twoHostsOfTwoRanksTrainLikeOneHostOfFourUnderFullAndHybridSharding() throws Exception {
         Path model = TinyFixtures.tinyModel(tmp.resolve("tiny-model"));
         Path single = TinyFixtures.trainConfig(tmp, model, "single", "full_shard", STEPS);
         Path singleLog = tmp.resolve("single.log");
@@ -109,35 +117,41 @@ class ClusterTrainingTest {
         Process reference = pb.start();
         Run one = finish(reference, singleLog, System.nanoTime(), 300);
         assertThat(one.code()).as(one.output()).isZero();
+        List<JsonNode> a = TinyFixtures.metrics(tmp.resolve("single-out"), "train");
 
-        Path across = TinyFixtures.trainConfig(tmp, model, "across", "full_shard", STEPS);
-        // The namespace hosts share this machine's kernel, /dev/shm and process ids, so UCX (which tells hosts apart
-        // by the kernel's boot id) moves the collectives' data through shared memory; only PMI and the node channel
-        // cross eth0. UCX_TLS=tcp,self sends it all over eth0 (about 390 MB here, same losses) but two of three such
-        // runs on a busy 2-core machine did not finish within 4 and 7 minutes, so the test takes UCX's own choice.
-        long received = receivedByNode1();
-        long start = System.nanoTime();
-        Process master = node(0, Map.of(), MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
-        Process other = node(1, Map.of(), MASTER, 29500, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
-        Run m = finishNode(master, 0, 29500, start, 300), n = finishNode(other, 1, 29500, start, 60);
-        received = receivedByNode1() - received;
-        System.out.printf("2 hosts x 2 ranks: %.1f s, node1 received %.0f kB on eth0 (world 4 on one host: %.1f s)%n", m.seconds(), received / 1e3, one.seconds());
-        assertThat(m.code()).as(m.output()).isZero();
-        assertThat(n.code()).as(n.output()).isZero();
-        assertThat(n.output()).contains("[launcher node 1] joined the master at " + MASTER + ":29500");
+        long[] bytes = new long[2];
+        String[] modes = {"full_shard", "hybrid_shard"};
+        for (int k = 0; k < modes.length; k++) {
+            Path across = TinyFixtures.trainConfig(tmp, model, modes[k], modes[k], STEPS);
+            int port = 29510 + k;
+            long received = receivedByNode1();
+            long start = System.nanoTime();
+            Process master = node(0, CROSS_HOST_TCP, MASTER, port, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
+            Process other = node(1, CROSS_HOST_TCP, MASTER, port, "--nproc", "2", "--network-interface", "eth0", "--join-timeout", "60", across.toString());
+            Run m = finishNode(master, 0, port, start, 400), n = finishNode(other, 1, port, start, 60);
+            bytes[k] = receivedByNode1() - received;
+            assertThat(m.code()).as(m.output()).isZero();
+            assertThat(n.code()).as(n.output()).isZero();
+            assertThat(n.output()).contains("[launcher node 1] joined the master at " + MASTER + ":" + port);
+            if (modes[k].equals("hybrid_shard")) assertThat(m.output()).contains("4 ranks, hybrid_shard (groups of 2)");
 
-        List<JsonNode> a = TinyFixtures.metrics(tmp.resolve("single-out"), "train"), b = TinyFixtures.metrics(tmp.resolve("across-out"), "train");
-        assertThat(b).as("one metrics line per step").hasSize(STEPS).hasSameSizeAs(a);
-        double lossWorst = 0, normWorst = 0;
-        for (int i = 0; i < a.size(); i++) {
-            double la = a.get(i).get("loss").asDouble(), lb = b.get(i).get("loss").asDouble();
-            double ga = a.get(i).get("grad_norm").asDouble(), gb = b.get(i).get("grad_norm").asDouble();
-            assertThat(lb).as("loss at step %d", i + 1).isCloseTo(la, within(1e-4 * Math.abs(la)));
-            assertThat(gb).as("grad norm at step %d", i + 1).isCloseTo(ga, within(1e-4 * Math.abs(ga)));
-            lossWorst = Math.max(lossWorst, Math.abs(lb - la) / Math.abs(la));
-            normWorst = Math.max(normWorst, Math.abs(gb - ga) / Math.abs(ga));
+            List<JsonNode> b = TinyFixtures.metrics(tmp.resolve(modes[k] + "-out"), "train");
+            assertThat(b).as("one metrics line per step").hasSize(STEPS).hasSameSizeAs(a);
+            double lossWorst = 0, normWorst = 0;
+            for (int i = 0; i < a.size(); i++) {
+                double la = a.get(i).get("loss").asDouble(), lb = b.get(i).get("loss").asDouble();
+                double ga = a.get(i).get("grad_norm").asDouble(), gb = b.get(i).get("grad_norm").asDouble();
+                assertThat(lb).as("%s: loss at step %d", modes[k], i + 1).isCloseTo(la, within(1e-4 * Math.abs(la)));
+                assertThat(gb).as("%s: grad norm at step %d", modes[k], i + 1).isCloseTo(ga, within(1e-4 * Math.abs(ga)));
+                lossWorst = Math.max(lossWorst, Math.abs(lb - la) / Math.abs(la));
+                normWorst = Math.max(normWorst, Math.abs(gb - ga) / Math.abs(ga));
+            }
+            System.out.printf("2 hosts x 2 ranks, %s: %.1f s (world 4 on one host: %.1f s); losses within %.1e and gradient norms within %.1e "
+                    + "relative of one host's full_shard; node1 received %.1f MB per step on eth0%n", modes[k], m.seconds(), one.seconds(),
+                    lossWorst, normWorst, bytes[k] / 1e6 / STEPS);
         }
-        System.out.printf("across hosts vs one host: losses within %.1e relative, gradient norms within %.1e relative%n", lossWorst, normWorst);
+        // hybrid_shard all-gathers inside each host: only the all-reduce of the gradient shards crosses between them.
+        assertThat(bytes[1]).as("bytes between the hosts, hybrid_shard vs full_shard").isLessThan(bytes[0] * 3 / 4);
     }
 
     private static long receivedByNode1() throws Exception {

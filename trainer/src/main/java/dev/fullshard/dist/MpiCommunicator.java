@@ -9,6 +9,8 @@ import dev.fullshard.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -40,6 +42,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class MpiCommunicator implements Communicator {
     private static final long MAX_COUNT = Integer.MAX_VALUE;
     private static final String THREAD_NAME = "fullshard-mpi";
+    /** How long closing the world waits for MPI_Finalize; see {@link #close}. */
+    private static final long FINALIZE_TIMEOUT_SECONDS = 30;
 
     private final int rank;
     private final int size;
@@ -255,7 +259,8 @@ public final class MpiCommunicator implements Communicator {
 
     /**
      * A group: frees it after the collectives already issued. The world: runs MPI_Finalize on the MPI thread
-     * after the collectives already issued, then ends that thread. Idempotent.
+     * after the collectives already issued, then ends that thread; gives up waiting for MPI_Finalize after
+     * {@value #FINALIZE_TIMEOUT_SECONDS} s, saying so. Idempotent.
      */
     @Override
     public synchronized void close() {
@@ -271,15 +276,42 @@ public final class MpiCommunicator implements Communicator {
             }).await();
             return;
         }
+        CountDownLatch returned = new CountDownLatch(1);
         Pending finalized = mpi.submit("close (MPI_Finalize)", () -> {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment flag = arena.allocate(JAVA_INT);
                 Mpi.check(Mpi.MPI_Finalized(flag), "MPI_Finalized");
                 if (flag.get(JAVA_INT, 0) == 0) Mpi.check(Mpi.MPI_Finalize(), "MPI_Finalize");
+            } finally {
+                returned.countDown();
             }
         });
         mpi.stop();
+        if (!returnedWithin(returned, FINALIZE_TIMEOUT_SECONDS)) {
+            // UCX's TCP transport can spin forever in MPI_Finalize (openucx/ucx#8738, seen with UCX 1.13 when the
+            // ranks' traffic goes over TCP). Everything the run writes is written by now, and the MPI thread is a
+            // daemon: leaving it there lets the process exit instead of hanging the job.
+            System.err.println("[rank " + rank + "] MPI_Finalize has not returned after " + FINALIZE_TIMEOUT_SECONDS
+                    + " s; going on without it (a known hang of UCX's TCP transport at cleanup)");
+            return;
+        }
         finalized.await();
+    }
+
+    private static boolean returnedWithin(CountDownLatch latch, long seconds) {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return latch.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
     }
 
     /**
