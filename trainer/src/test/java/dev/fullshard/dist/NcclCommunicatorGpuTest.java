@@ -10,6 +10,7 @@ import dev.fullshard.tensor.TensorScope;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -84,5 +85,27 @@ class NcclCommunicatorGpuTest {
         try (TensorScope ignored = TensorScope.open()) {
             assertThatThrownBy(() -> comm.allReduceSum(Tensor.zeros(DType.F32, GPU, 4))).hasMessageContaining("closed");
         }
+    }
+
+    /** hybrid_shard's groups: a split of one rank is a group of one, whose collectives share the parent's stream order. */
+    @Test
+    void aSplitGroupRunsInTheParentsStreamOrder() {
+        long live = Tensor.liveCount();
+        try (NcclCommunicator comm = NcclCommunicator.init(Map.of(), GPU); TensorScope ignored = TensorScope.open()) {
+            try (NcclCommunicator group = comm.split(0, 0)) {
+                assertThat(List.of(group.rank(), group.size())).containsExactly(0, 1);
+                Tensor x = Tensor.randn(4, DType.F32, GPU, 1024, 1024);
+                float[] expected = Matmul.mm(x, x).toFloatArray();
+                Tensor y = Matmul.mm(x, x);
+                Communicator.Pending inGroup = group.allReduceSumAsync(y);
+                Tensor full = Tensor.zeros(DType.F32, GPU, 1024 * 1024);
+                Communicator.Pending inWorld = comm.allGatherAsync(y.reshape(-1), full);
+                inGroup.await();
+                inWorld.await();
+                assertThat(full.toFloatArray()).containsExactly(expected);
+            }
+            assertThatThrownBy(() -> comm.split(-1, 0)).hasMessageContaining("color must be ≥ 0");
+        }
+        assertThat(Tensor.liveCount()).isEqualTo(live);
     }
 }
