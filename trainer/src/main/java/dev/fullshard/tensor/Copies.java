@@ -42,7 +42,9 @@ public final class Copies {
 
     /** {@code fill_.Scalar} through the shim {@code aoti_torch_aten_fill__Scalar}: every element ← value. */
     public static void fill(Tensor t, double value) {
+        long start = OpProfile.ON ? System.nanoTime() : 0;
         Tensor.check(TorchStable.aoti_torch_aten_fill__Scalar(t.writableHandle("fill_"), value), "aten::fill_.Scalar", t);
+        if (OpProfile.ON) OpProfile.record("aten::fill_.Scalar", start);
     }
 
     private static final Op ZEROS_LIKE = Op.of("aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor");

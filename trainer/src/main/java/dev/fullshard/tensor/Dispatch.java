@@ -43,9 +43,11 @@ final class Dispatch {
         private final MemorySegment cName, cOverload;
         private final boolean[] optional, fillable;
         private final long[] defaults;
+        private final String label;
 
         private Op(OpSchema schema) {
             this.schema = schema;
+            this.label = schema.overload().isEmpty() ? schema.name() : schema.name() + "." + schema.overload();
             this.cName = Arena.global().allocateFrom(schema.name());
             this.cOverload = Arena.global().allocateFrom(schema.overload());
             int n = schema.args().size();
@@ -72,7 +74,7 @@ final class Dispatch {
 
         @Override
         public String toString() {
-            return schema.overload().isEmpty() ? schema.name() : schema.name() + "." + schema.overload();
+            return label;
         }
 
         private IllegalStateException misuse(String problem) {
@@ -336,7 +338,9 @@ final class Dispatch {
             if (!op.fillable[i]) throw op.misuse("argument " + i + " has no default Dispatch can fill; pass it");
             stack.setAtIndex(JAVA_LONG, i, op.defaults[i]);
         }
+        long start = OpProfile.ON ? System.nanoTime() : 0;
         int rc = TorchStable.torch_call_dispatcher(op.cName, op.cOverload, stack, SCHEMA_VERSION);
+        if (OpProfile.ON) OpProfile.record(op.label, start);
         if (rc != 0) throw new TorchException(op.toString(), describeInputs(), NativeStderr.lastError());
     }
 

@@ -47,8 +47,10 @@ public final class Elementwise {
     private static Tensor subtract(String op, Tensor a, Tensor b, double alpha) {
         Checks.broadcast(op, a, b);
         MemorySegment out = Scratch.get().cell;
+        long start = OpProfile.ON ? System.nanoTime() : 0;
         Tensor.check(TorchStable.aoti_torch_aten_subtract_Tensor(a.handle(), b.handle(), alpha, out),
                 "aten::subtract.Tensor", a, b);
+        if (OpProfile.ON) OpProfile.record("aten::subtract.Tensor", start);
         return Tensor.adopt(out.get(JAVA_LONG, 0));
     }
 

@@ -66,9 +66,11 @@ public final class Tensor implements AutoCloseable {
         long[] strides = contiguousStrides(shape);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = Scratch.get().cell;
+            long start = OpProfile.ON ? System.nanoTime() : 0;
             check(TorchStable.aoti_torch_empty_strided(shape.length, arena.allocateFrom(JAVA_LONG, shape),
                     arena.allocateFrom(JAVA_LONG, strides), dtype.code(), device.typeCode(), device.abiIndex(), out),
                     "aoti_torch_empty_strided", "shape " + Arrays.toString(shape) + " " + dtype + " " + device);
+            if (OpProfile.ON) OpProfile.record("aoti_torch_empty_strided", start);
             return adopt(out.get(JAVA_LONG, 0));
         }
     }
