@@ -140,7 +140,17 @@ class LibraryDiscoveryTest {
 
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.get("threads")).as(r.output()).isEqualTo(Integer.toString(expected));
+        // The bundled build carries OpenBLAS, so OpenMP's idle threads are told not to spin against its threads.
         assertThat(r.get("threadEnvironment")).as(r.output())
-                .isEqualTo("OMP_NUM_THREADS=" + expected + " OPENBLAS_NUM_THREADS=" + expected);
+                .isEqualTo("OMP_NUM_THREADS=" + expected + " OPENBLAS_NUM_THREADS=" + expected + " GOMP_SPINCOUNT=0");
+    }
+
+    @ParameterizedTest(name = "{0} set by the user: GOMP_SPINCOUNT left alone")
+    @CsvSource({"GOMP_SPINCOUNT, 1000", "OMP_WAIT_POLICY, active"})
+    void aSpinSettingOfTheUsersIsKept(String name, String value) throws Exception {
+        LoadProbe.Result r = LoadProbe.run(Map.of("fullshard.torch.lib", "bundled", "fullshard.cache.dir", TorchLibrary.cacheRoot().toString()),
+                Map.of("FULLSHARD_NUM_THREADS", "1", name, value));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.get("threadEnvironment")).as(r.output()).isEqualTo("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1");
     }
 }
