@@ -37,8 +37,9 @@ import java.util.stream.Stream;
  * when they load, and the C ABI has no setter. Before loading, unless the user set them,
  * {@code OMP_NUM_THREADS} becomes {@code FULLSHARD_NUM_THREADS} (default: the number of available
  * processors) and {@code OPENBLAS_NUM_THREADS} becomes the same value. With OpenBLAS in the libtorch
- * folder (the bundled build), {@code GOMP_SPINCOUNT} becomes 0 unless it or {@code OMP_WAIT_POLICY} is set:
- * OpenMP's idle threads then sleep at once rather than spin against OpenBLAS's threads.
+ * folder (the bundled build) on a CPU without native bfloat16, {@code GOMP_SPINCOUNT} becomes 0 unless it or
+ * {@code OMP_WAIT_POLICY} is set: OpenMP's idle threads then sleep at once rather than spin against
+ * OpenBLAS's threads.
  */
 public final class TorchLibrary {
     /** Where the loaded libtorch came from. */
@@ -178,12 +179,14 @@ public final class TorchLibrary {
             openblas = omp;
         }
         String environment = "OMP_NUM_THREADS=" + omp + " OPENBLAS_NUM_THREADS=" + openblas;
-        // With OpenBLAS (the bundled build), matrix products run on OpenBLAS's own threads while libgomp's
-        // threads, idle between libtorch's parallel regions, spin for up to 300,000 iterations before they
-        // sleep: on few cores the two pools take the cores from each other. Measured on 2 cores, float32:
-        // 125m 36 → 131 tokens/s, tiny 1,137 → 1,708, with libgomp's threads sleeping at once instead.
-        if (Files.isRegularFile(torchDir.resolve("libopenblas.so.0")) && System.getenv("GOMP_SPINCOUNT") == null
-                && System.getenv("OMP_WAIT_POLICY") == null) {
+        // With OpenBLAS (the bundled build), float32 matrix products run on OpenBLAS's own threads while
+        // libgomp's threads, idle between libtorch's parallel regions, spin for up to 300,000 iterations before
+        // they sleep: on few cores the two pools take the cores from each other. Measured on 2 AVX2 cores,
+        // float32: 125m 36 → 137 tokens/s, tiny 1,137 → 2,048 with libgomp's threads sleeping at once; bfloat16
+        // (oneDNN, on the OpenMP pool alone) unchanged. Where the CPU computes bfloat16 natively, bfloat16 is the
+        // training path and lost from it, so the spinning stays there.
+        if (Files.isRegularFile(torchDir.resolve("libopenblas.so.0")) && !CpuFlags.nativeBf16()
+                && System.getenv("GOMP_SPINCOUNT") == null && System.getenv("OMP_WAIT_POLICY") == null) {
             Environment.set("GOMP_SPINCOUNT", "0");
             environment += " GOMP_SPINCOUNT=0";
         }
