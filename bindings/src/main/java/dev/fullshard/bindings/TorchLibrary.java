@@ -51,10 +51,11 @@ public final class TorchLibrary {
     }
 
     static final String BUNDLED = "bundled";
+    private static final String OPENBLAS = "libopenblas.so.0";
     private static final String COMPLETE_MARKER = ".complete";
     /** Dependencies first: the loader then satisfies each later DT_NEEDED by soname from what is loaded. */
     private static final List<String> LOAD_ORDER = List.of(
-            "libquadmath.so.0", "libgfortran.so.5", "libopenblas.so.0", "libgomp.so.1", "libc10.so", "libtorch_cpu.so");
+            "libquadmath.so.0", "libgfortran.so.5", OPENBLAS, "libgomp.so.1", "libc10.so", "libtorch_cpu.so");
     /** Present only in CUDA builds of PyTorch; libtorch_cuda.so registers the CUDA kernels when it loads. */
     private static final List<String> OPTIONAL_CUDA = List.of("libc10_cuda.so", "libtorch_cuda.so", "libtorch.so");
     private static final String TORCH_RESOURCES = "org/bytedeco/pytorch/linux-x86_64/";
@@ -67,6 +68,7 @@ public final class TorchLibrary {
     private static String requestedDirectory;
     private static Loaded loaded;
     private static NativeLibrary library;
+    private static SymbolLookup openBlas;
 
     private TorchLibrary() {
     }
@@ -112,6 +114,13 @@ public final class TorchLibrary {
         return library;
     }
 
+    /** The OpenBLAS loaded with libtorch (the bundled build), or a library whose calls fail (other builds). */
+    static NativeLibrary openBlas() {
+        load();
+        return openBlas != null ? new NativeLibrary(OPENBLAS, openBlas)
+                : NativeLibrary.missing(OPENBLAS, () -> new IllegalStateException("the loaded libtorch (" + loaded.directory() + ") uses no OpenBLAS"));
+    }
+
     private record Located(Source source, Path dir, String version) {
     }
 
@@ -146,6 +155,7 @@ public final class TorchLibrary {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(lib, Arena.global());
                 loadedLibs.add(lib);
                 if (name.equals("libtorch_cpu.so")) torch = lookup;
+                if (name.equals(OPENBLAS)) openBlas = lookup;
             } catch (IllegalArgumentException e) {
                 throw new TorchLoadException("could not load " + lib + ": " + e.getMessage()
                         + " (a dependency may be missing; `ldd " + lib + "` shows which)", e);

@@ -148,8 +148,8 @@ public final class Layers {
         kernel.checkInputs(q, k, v);
         return switch (kernel) {
             case CPU_FLASH -> {
-                Tensor[] r = Dispatch.call(FLASH_CPU, q, k, v).tensor(q).tensor(k).tensor(v).f64(0.0).bool(causal).none()
-                        .optF64(scale).returnTensors(2);
+                Tensor[] r = NestedBlas.singleThreaded(() -> Dispatch.call(FLASH_CPU, q, k, v).tensor(q).tensor(k).tensor(v).f64(0.0)
+                        .bool(causal).none().optF64(scale).returnTensors(2));
                 yield new AttentionResult(r[0], r[1], kernel);
             }
             case CUDA_FLASH -> {
@@ -176,9 +176,9 @@ public final class Layers {
                                                         AttentionResult forward, boolean causal, Double scale) {
         forward.checkBackwardInputs(gradOutput, q, k, v);
         Tensor[] r = switch (forward.kernel()) {
-            case CPU_FLASH -> Dispatch.call(FLASH_CPU_BACKWARD, gradOutput, q, k, v, forward.output(), forward.saved())
-                    .tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.saved())
-                    .f64(0.0).bool(causal).none().optF64(scale).returnTensors(3);
+            case CPU_FLASH -> NestedBlas.singleThreaded(() -> Dispatch.call(FLASH_CPU_BACKWARD, gradOutput, q, k, v, forward.output(),
+                    forward.saved()).tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.saved())
+                    .f64(0.0).bool(causal).none().optF64(scale).returnTensors(3));
             case CUDA_FLASH -> Dispatch.call(FLASH_CUDA_BACKWARD, gradOutput, q, k, v, forward.output(), forward.saved())
                     .tensor(gradOutput).tensor(q).tensor(k).tensor(v).tensor(forward.output()).tensor(forward.saved())
                     .undefinedTensor().undefinedTensor().i64(q.size(2)).i64(k.size(2)).f64(0.0).bool(causal)
