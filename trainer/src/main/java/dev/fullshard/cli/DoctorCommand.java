@@ -49,7 +49,7 @@ public final class DoctorCommand implements Callable<Integer> {
         for (String note : torch.notes()) System.out.println("  note     " + note);
         System.out.printf("Threads:   %d intra-op (%s)%n", intraOpThreads(), torch.threadEnvironment());
         System.out.println("CPU:       " + (CpuFlags.nativeBf16() ? "bfloat16 in hardware (AVX-512 BF16 or AMX)"
-                : "bfloat16 emulated (no AVX-512 BF16 or AMX): on this CPU train with mixed_precision: fp32, 10 to 40 times faster "
+                : "bfloat16 emulated (no AVX-512 BF16 or AMX): on this CPU train with mixed_precision: fp32, 10 to 50 times faster "
                 + "than bf16 (docs/benchmarks.md)"));
         CudaReport cuda = CudaReport.probe();
         cuda.print(System.out);
