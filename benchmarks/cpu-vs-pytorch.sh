@@ -87,6 +87,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bin="$root/target/fullshard/bin"
 
+# Training text for fullshard: lines of numbers far longer than any row, so each row is one line cut to
+# seq tokens and every position but the row's last is a target, as in the PyTorch loop (labels = inputs).
+# Instruction data would mask the prompts, and the trainer skips the LM head for masked positions: less
+# work than PyTorch's. Four lines: a whole number of micro-batches per epoch for batch 4 and 2, so no
+# epoch ends on a padding row.
+for line in 1 2 3 4; do
+  printf '{"text": "%s"}\n' "$(seq -s ' ' $((line * 10000)) $((line * 10000 + 400)))"
+done > "$work/train.jsonl"
+
 # One `fullshard train` run: prints its tokens/s after the warm-up, or nothing (and its log) when it fails.
 fullshard_run() { # preset batch seq steps torch_lib_setting
   local preset=$1 batch=$2 seq=$3 n=$4 lib=$5 out="$work/out"
@@ -94,7 +103,7 @@ fullshard_run() { # preset batch seq steps torch_lib_setting
   cat > "$work/train.yaml" <<YAML
 model: {path: $work/$preset}
 mixed_precision: $dtype
-data: {train_files: [$root/examples/tiny/data/train.jsonl], max_seq_len: $seq, packing: true}
+data: {train_files: [$work/train.jsonl], format: text, max_seq_len: $seq}
 training: {max_steps: $n, micro_batch_size: $batch, gradient_accumulation_steps: 1, max_grad_norm: 1.0}
 logging: {output_dir: $out, logging_steps: 1, save_steps: $((n + 1))}
 YAML
@@ -104,7 +113,7 @@ YAML
     return 0
   fi
   local result
-  result=$("$java" -cp "$cp" dev.fullshard.benchmarks.TrainTokensPerSecond "$out" "$warmup" $((batch * seq))) || return 0
+  result=$("$java" -cp "$cp" dev.fullshard.benchmarks.TrainTokensPerSecond "$out" "$warmup" "$batch" "$seq") || return 0
   sed -n 's/^tokens_per_second=\([0-9.]*\) .*/\1/p' <<< "$result"
 }
 

@@ -13,8 +13,10 @@ import java.util.Locale;
  * {@code metrics.jsonl}: the positions (tokens of the batch, padding included, as Hugging Face counts
  * them) of the later steps over the sum of their step times, printed as
  * {@code tokens_per_second=<float> timed_steps=<int> tokens_per_step=<int>}. It fails when a timed
- * step did not process exactly the expected positions, so a comparison never rests on unequal batches.
- * Arguments: {@code output_dir warmup_steps tokens_per_step}.
+ * step did not process exactly batch × seq positions with a target at every position but each row's
+ * last, as the PyTorch loop does: the trainer sends only target rows through the LM head, so fewer
+ * targets would be less work, and the comparison would rest on unequal steps.
+ * Arguments: {@code output_dir warmup_steps batch seq}.
  */
 public final class TrainTokensPerSecond {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,20 +27,28 @@ public final class TrainTokensPerSecond {
     public static void main(String[] args) throws IOException {
         Path metrics = Path.of(args[0]).resolve("metrics.jsonl");
         int warmup = Integer.parseInt(args[1]);
-        long expected = Long.parseLong(args[2]);
-        long tokens = 0;
+        long batch = Long.parseLong(args[2]), seq = Long.parseLong(args[3]);
+        long expected = batch * seq, expectedTargets = batch * (seq - 1);
+        long tokens = 0, targetsBefore = 0;
         double seconds = 0;
         int steps = 0;
         for (String line : Files.readAllLines(metrics)) {
             JsonNode n = JSON.readTree(line);
-            if (!n.path("type").asText().equals("train") || n.path("step").asLong() <= warmup) continue;
-            // The line's "tokens" counts targets only; the step's positions are its rate times its time
-            // (the trainer's step time is exactly the sum of this split).
+            if (!n.path("type").asText().equals("train")) continue;
+            // "tokens" is the running total of targets, so a step's targets are the difference from the step before.
+            long targets = n.path("tokens").asLong() - targetsBefore;
+            targetsBefore = n.path("tokens").asLong();
+            if (n.path("step").asLong() <= warmup) continue;
+            // The step's positions are its rate times its time (the trainer's step time is exactly the sum of this split).
             double stepSeconds = n.path("compute_s").asDouble() + n.path("communication_s").asDouble() + n.path("optimizer_s").asDouble();
             long positions = Math.round(n.path("tokens_per_second").asDouble() * stepSeconds);
             if (positions != expected) {
                 throw new IllegalStateException(metrics + ": step " + n.path("step").asLong() + " processed " + positions
                         + " positions, expected " + expected);
+            }
+            if (targets != expectedTargets) {
+                throw new IllegalStateException(metrics + ": step " + n.path("step").asLong() + " trained on " + targets
+                        + " targets, expected " + expectedTargets + " (every position but each row's last)");
             }
             tokens += positions;
             seconds += stepSeconds;
