@@ -34,7 +34,8 @@ final class Raw {
         }
         TorchLibrary.Loaded loaded = TorchLibrary.load();
         String expected = "OMP_NUM_THREADS=" + threads + " OPENBLAS_NUM_THREADS=" + threads;
-        if (!loaded.threadEnvironment().equals(expected)) {
+        // The loader may append its spin settings (GOMP_SPINCOUNT, OPENBLAS_THREAD_TIMEOUT) after the counts.
+        if (!(loaded.threadEnvironment() + " ").startsWith(expected + " ")) {
             throw new IllegalStateException("thread environment is '" + loaded.threadEnvironment() + "', wanted '" + expected
                     + "': unset OMP_NUM_THREADS and OPENBLAS_NUM_THREADS (benchmarks/run does)");
         }

@@ -141,9 +141,9 @@ class LibraryDiscoveryTest {
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.get("threads")).as(r.output()).isEqualTo(Integer.toString(expected));
         // The bundled build carries OpenBLAS: where bfloat16 is emulated (float32 is the training path), OpenMP's
-        // idle threads are told not to spin against OpenBLAS's threads.
+        // idle threads are told not to spin against OpenBLAS's threads, and OpenBLAS's idle threads to sleep sooner.
         assertThat(r.get("threadEnvironment")).as(r.output()).isEqualTo("OMP_NUM_THREADS=" + expected + " OPENBLAS_NUM_THREADS=" + expected
-                + (CpuFlags.nativeBf16() ? "" : " GOMP_SPINCOUNT=0"));
+                + (CpuFlags.nativeBf16() ? "" : " GOMP_SPINCOUNT=0") + " OPENBLAS_THREAD_TIMEOUT=16");
     }
 
     @ParameterizedTest(name = "{0} set by the user: GOMP_SPINCOUNT left alone")
@@ -151,6 +151,14 @@ class LibraryDiscoveryTest {
     void aSpinSettingOfTheUsersIsKept(String name, String value) throws Exception {
         LoadProbe.Result r = LoadProbe.run(Map.of("fullshard.torch.lib", "bundled", "fullshard.cache.dir", TorchLibrary.cacheRoot().toString()),
                 Map.of("FULLSHARD_NUM_THREADS", "1", name, value));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.get("threadEnvironment")).as(r.output()).isEqualTo("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OPENBLAS_THREAD_TIMEOUT=16");
+    }
+
+    @Test
+    void anOpenBlasTimeoutOfTheUsersIsKept() throws Exception {
+        LoadProbe.Result r = LoadProbe.run(Map.of("fullshard.torch.lib", "bundled", "fullshard.cache.dir", TorchLibrary.cacheRoot().toString()),
+                Map.of("FULLSHARD_NUM_THREADS", "1", "OPENBLAS_THREAD_TIMEOUT", "20", "GOMP_SPINCOUNT", "5"));
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.get("threadEnvironment")).as(r.output()).isEqualTo("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1");
     }
