@@ -32,15 +32,17 @@ int MPI_Comm_rank(MPI_Comm comm, int* rank);
 int MPI_Comm_size(MPI_Comm comm, int* size);
 int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm* newcomm);  /* collective over comm */
 int MPI_Comm_free(MPI_Comm* comm);
-int MPI_Barrier(MPI_Comm comm);
-int MPI_Allreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm);
-int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm);
-int MPI_Allgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, int recvcount, MPI_Datatype recvtype,
-                  MPI_Comm comm);
 int MPI_Bcast(void* buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm);
+int MPI_Test(MPI_Request* request, int* flag, void* status);  /* status: an MPI_Status* or MPI_STATUS_IGNORE */
+/* The collectives are bound in their non-blocking form only: fullshard completes them with MPI_Test and
+ * sleeps in between, because MPICH's blocking calls poll a core for as long as they wait. */
+int MPI_Ibarrier(MPI_Comm comm, MPI_Request* request);
 int MPI_Iallreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                    MPI_Request* request);
-int MPI_Wait(MPI_Request* request, void* status);   /* status: an MPI_Status* or MPI_STATUS_IGNORE */
+int MPI_Ireduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op,
+                              MPI_Comm comm, MPI_Request* request);
+int MPI_Iallgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, int recvcount,
+                   MPI_Datatype recvtype, MPI_Comm comm, MPI_Request* request);
 int MPI_Abort(MPI_Comm comm, int errorcode);
 int MPI_Finalize(void);
 int MPI_Error_string(int errorcode, char* string, int* resultlen);  /* string: MPI_MAX_ERROR_STRING bytes */

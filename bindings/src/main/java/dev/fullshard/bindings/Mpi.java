@@ -107,39 +107,25 @@ public final class Mpi {
         try { return (int) MPI_Comm_free$MH.invokeExact(comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
-    public static final FunctionDescriptor MPI_Barrier$DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
-    private static final MethodHandle MPI_Barrier$MH = LIB.downcall("MPI_Barrier", MPI_Barrier$DESC);
-
-    public static int MPI_Barrier(int comm) {
-        try { return (int) MPI_Barrier$MH.invokeExact(comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
-    }
-
-    public static final FunctionDescriptor MPI_Allreduce$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle MPI_Allreduce$MH = LIB.downcall("MPI_Allreduce", MPI_Allreduce$DESC);
-
-    public static int MPI_Allreduce(MemorySegment sendbuf, MemorySegment recvbuf, int count, int datatype, int op, int comm) {
-        try { return (int) MPI_Allreduce$MH.invokeExact(sendbuf, recvbuf, count, datatype, op, comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
-    }
-
-    public static final FunctionDescriptor MPI_Reduce_scatter_block$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle MPI_Reduce_scatter_block$MH = LIB.downcall("MPI_Reduce_scatter_block", MPI_Reduce_scatter_block$DESC);
-
-    public static int MPI_Reduce_scatter_block(MemorySegment sendbuf, MemorySegment recvbuf, int recvcount, int datatype, int op, int comm) {
-        try { return (int) MPI_Reduce_scatter_block$MH.invokeExact(sendbuf, recvbuf, recvcount, datatype, op, comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
-    }
-
-    public static final FunctionDescriptor MPI_Allgather$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle MPI_Allgather$MH = LIB.downcall("MPI_Allgather", MPI_Allgather$DESC);
-
-    public static int MPI_Allgather(MemorySegment sendbuf, int sendcount, int sendtype, MemorySegment recvbuf, int recvcount, int recvtype, int comm) {
-        try { return (int) MPI_Allgather$MH.invokeExact(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
-    }
-
     public static final FunctionDescriptor MPI_Bcast$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle MPI_Bcast$MH = LIB.downcall("MPI_Bcast", MPI_Bcast$DESC);
 
     public static int MPI_Bcast(MemorySegment buffer, int count, int datatype, int root, int comm) {
         try { return (int) MPI_Bcast$MH.invokeExact(buffer, count, datatype, root, comm); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
+    public static final FunctionDescriptor MPI_Test$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle MPI_Test$MH = LIB.downcall("MPI_Test", MPI_Test$DESC);
+
+    public static int MPI_Test(MemorySegment request, MemorySegment flag, MemorySegment status) {
+        try { return (int) MPI_Test$MH.invokeExact(request, flag, status); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
+    public static final FunctionDescriptor MPI_Ibarrier$DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MPI_Ibarrier$MH = LIB.downcall("MPI_Ibarrier", MPI_Ibarrier$DESC);
+
+    public static int MPI_Ibarrier(int comm, MemorySegment request) {
+        try { return (int) MPI_Ibarrier$MH.invokeExact(comm, request); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
     public static final FunctionDescriptor MPI_Iallreduce$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
@@ -149,11 +135,18 @@ public final class Mpi {
         try { return (int) MPI_Iallreduce$MH.invokeExact(sendbuf, recvbuf, count, datatype, op, comm, request); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
-    public static final FunctionDescriptor MPI_Wait$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle MPI_Wait$MH = LIB.downcall("MPI_Wait", MPI_Wait$DESC);
+    public static final FunctionDescriptor MPI_Ireduce_scatter_block$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MPI_Ireduce_scatter_block$MH = LIB.downcall("MPI_Ireduce_scatter_block", MPI_Ireduce_scatter_block$DESC);
 
-    public static int MPI_Wait(MemorySegment request, MemorySegment status) {
-        try { return (int) MPI_Wait$MH.invokeExact(request, status); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    public static int MPI_Ireduce_scatter_block(MemorySegment sendbuf, MemorySegment recvbuf, int recvcount, int datatype, int op, int comm, MemorySegment request) {
+        try { return (int) MPI_Ireduce_scatter_block$MH.invokeExact(sendbuf, recvbuf, recvcount, datatype, op, comm, request); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
+    }
+
+    public static final FunctionDescriptor MPI_Iallgather$DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MPI_Iallgather$MH = LIB.downcall("MPI_Iallgather", MPI_Iallgather$DESC);
+
+    public static int MPI_Iallgather(MemorySegment sendbuf, int sendcount, int sendtype, MemorySegment recvbuf, int recvcount, int recvtype, int comm, MemorySegment request) {
+        try { return (int) MPI_Iallgather$MH.invokeExact(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request); } catch (Throwable t) { throw NativeLibrary.rethrow(t); }
     }
 
     public static final FunctionDescriptor MPI_Abort$DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
