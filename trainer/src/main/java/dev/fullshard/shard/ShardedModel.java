@@ -74,7 +74,8 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     private static final class Buffer {
         final int unit;
         final Map<String, Tensor> views;
-        /** False for the replicated gradient buffer, which is the gradient itself and stays. */
+        /** Null for the replicated gradient buffer, which is the gradient itself and stays; else where the flat buffer goes back. */
+        final FlatBufferPool pool;
         final boolean owned;
         final long bytes;
         /** Null once freed (a hybrid reduction frees it when its reduce-scatter is complete). */
@@ -84,11 +85,12 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         /** A hybrid reduction whose all-reduce across the replicas is in flight. */
         boolean acrossReplicas;
 
-        Buffer(int unit, Tensor flat, Map<String, Tensor> views, boolean owned) {
+        Buffer(int unit, Tensor flat, Map<String, Tensor> views, FlatBufferPool pool) {
             this.unit = unit;
             this.flat = flat;
             this.views = views;
-            this.owned = owned;
+            this.pool = pool;
+            this.owned = pool != null;
             this.bytes = owned ? flat.numel() * flat.dtype().byteSize() : 0;
         }
 
@@ -96,7 +98,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         void closeFlat() {
             if (!owned || flat == null) return;
             for (Tensor v : views.values()) v.close();
-            flat.close();
+            pool.give(flat);
             flat = null;
         }
 
@@ -116,6 +118,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
     private final List<Map<String, Tensor>> masterViews = new ArrayList<>(), gradViews = new ArrayList<>();
     private final Map<String, Tensor> masterPieces = new LinkedHashMap<>(), gradPieces = new LinkedHashMap<>();
     private final Buffer[] gathered, unsharded;
+    private final FlatBufferPool flats;
     private final boolean[] keptForBackward;
     private final List<Buffer> reductions = new ArrayList<>();
     private boolean lastMicroBatch = true;
@@ -137,6 +140,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         this.replicas = groups.replicas();
         this.config = config;
         this.options = options;
+        this.flats = new FlatBufferPool(options.device());
         this.layout = ShardLayout.of(config, options.shard() ? shardGroup.size() : 1);
         this.rank = layout.shards() == 1 ? 0 : shardGroup.rank();
         int n = layout.units().size();
@@ -289,8 +293,9 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         if (replicated() && options.reduceDtype() == DType.F32) return gradViews.get(unit);
         if (unsharded[unit] == null) {
             ShardLayout.Unit u = layout.unit(unit);
-            Tensor flat = TensorScope.detach(Tensor.zeros(options.reduceDtype(), options.device(), u.paddedNumel(layout.shards())));
-            unsharded[unit] = new Buffer(unit, flat, detachAll(views(flat, u)), true);
+            Tensor flat = flats.take(options.reduceDtype(), u.paddedNumel(layout.shards()));
+            Copies.zero(flat);
+            unsharded[unit] = new Buffer(unit, flat, detachAll(views(flat, u)), flats);
             unshardedBytes += unsharded[unit].bytes;
             unshardedPeak = Math.max(unshardedPeak, unshardedBytes);
         }
@@ -307,7 +312,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
         Buffer b;
         if (replicated() && options.reduceDtype() == DType.F32) {
             if (comm.size() == 1) return;
-            b = new Buffer(unit, grad[unit], Map.of(), false);
+            b = new Buffer(unit, grad[unit], Map.of(), null);
         } else {
             b = unsharded[unit];
             if (b == null) return;
@@ -371,6 +376,7 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
             if (unsharded[u] != null) unsharded[u].close();
             gathered[u] = unsharded[u] = null;
         }
+        flats.close();
     }
 
     // ================================================================ internals
@@ -404,8 +410,8 @@ public final class ShardedModel implements WeightAccess, AutoCloseable {
 
     private Buffer startGather(int unit) {
         ShardLayout.Unit u = layout.unit(unit);
-        Tensor flat = TensorScope.detach(Tensor.empty(options.computeDtype(), options.device(), u.paddedNumel(layout.shards())));
-        Buffer b = new Buffer(unit, flat, detachAll(views(flat, u)), true);
+        Tensor flat = flats.take(options.computeDtype(), u.paddedNumel(layout.shards()));
+        Buffer b = new Buffer(unit, flat, detachAll(views(flat, u)), flats);
         Tensor send = master[unit];
         if (options.computeDtype() != DType.F32) b.shard = send = TensorScope.detach(master[unit].to(options.computeDtype()));
         b.pending = shardGroup.allGatherAsync(send, flat);
