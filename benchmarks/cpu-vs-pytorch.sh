@@ -5,10 +5,11 @@
 # tokens/s of each after 3 warm-up steps and fullshard's ratio to PyTorch. benchmarks/run calls it
 # after building and printing the machine line.
 #
-# Usage: cpu-vs-pytorch.sh JAVA CLASSPATH [--dtype bf16|fp32] [--steps N] [--presets tiny,125m]
+# Usage: cpu-vs-pytorch.sh JAVA CLASSPATH [--dtype bf16|fp32] [--steps N] [--presets tiny,125m[:BxT],...]
 #   --dtype    default: bf16 where the CPU has native bf16 (avx512_bf16 or amx_bf16), else fp32
 #   --steps    optimizer steps per run, the 3 warm-up steps included (default: tiny 8, 125m 6)
-#   --presets  init-model presets to run (default: tiny,125m)
+#   --presets  init-model presets to run, each with its batch x sequence length (default: tiny,125m,
+#              that is tiny:4x128,125m:2x256; e.g. 125m:4x512 for a larger step)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --dtype) dtype=${2:?--dtype needs bf16 or fp32}; shift 2 ;;
     --steps) steps=${2:?--steps needs a number}; shift 2 ;;
     --presets) presets=${2:?--presets needs a list such as tiny,125m}; shift 2 ;;
-    *) echo "cpu-vs-pytorch: unknown option $1 (allowed: --dtype bf16|fp32, --steps N, --presets tiny,125m)" >&2; exit 2 ;;
+    *) echo "cpu-vs-pytorch: unknown option $1 (allowed: --dtype bf16|fp32, --steps N, --presets tiny,125m[:BxT],...)" >&2; exit 2 ;;
   esac
 done
 case $dtype in
@@ -93,7 +94,7 @@ bin="$root/target/fullshard/bin"
 # work than PyTorch's. Four lines: a whole number of micro-batches per epoch for batch 4 and 2, so no
 # epoch ends on a padding row.
 for line in 1 2 3 4; do
-  printf '{"text": "%s"}\n' "$(seq -s ' ' $((line * 10000)) $((line * 10000 + 400)))"
+  printf '{"text": "%s"}\n' "$(seq -s ' ' $((line * 10000)) $((line * 10000 + 1000)))"
 done > "$work/train.jsonl"
 
 # One `fullshard train` run: prints its tokens/s after the warm-up, or nothing (and its log) when it fails.
@@ -132,13 +133,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 
 table=()
 IFS=, read -r -a preset_list <<< "$presets"
-for preset in "${preset_list[@]}"; do
+for row in "${preset_list[@]}"; do
+  preset=${row%%:*}
   case $preset in
     tiny) batch=4 seq=128 n=${steps:-8} ;;
     125m) batch=2 seq=256 n=${steps:-6} ;;
     *) echo "cpu-vs-pytorch: unknown preset $preset (tiny or 125m)" >&2; exit 2 ;;
   esac
-  "$bin/fullshard" init-model --arch llama --preset "$preset" --seed 0 --out "$work/$preset" > /dev/null
+  if [ "$row" != "$preset" ]; then
+    if [[ ! ${row#*:} =~ ^([1-9][0-9]*)x([1-9][0-9]*)$ ]]; then
+      echo "cpu-vs-pytorch: $row: expected PRESET:BATCHxSEQ, e.g. 125m:4x512" >&2
+      exit 2
+    fi
+    batch=${BASH_REMATCH[1]} seq=${BASH_REMATCH[2]}
+  fi
+  [ -d "$work/$preset" ] || "$bin/fullshard" init-model --arch llama --preset "$preset" --seed 0 --out "$work/$preset" > /dev/null
   echo "# $preset: $batch x $seq tokens per step, $n steps ($warmup warm-up), $dtype, best of $rounds interleaved rounds"
   bundled=() own=() eager=()
   for round in $(seq "$rounds"); do
