@@ -196,7 +196,7 @@ public final class TorchLibrary {
         // float32: 125m 36 → 137 tokens/s, tiny 1,137 → 2,048 with libgomp's threads sleeping at once; bfloat16
         // (oneDNN, on the OpenMP pool alone) unchanged. Where the CPU computes bfloat16 natively, bfloat16 is the
         // training path and lost from it, so the spinning stays there.
-        boolean openBlas = Files.isRegularFile(torchDir.resolve("libopenblas.so.0"));
+        boolean openBlas = Files.isRegularFile(torchDir.resolve(OPENBLAS));
         if (openBlas && !CpuFlags.nativeBf16()
                 && System.getenv("GOMP_SPINCOUNT") == null && System.getenv("OMP_WAIT_POLICY") == null) {
             Environment.set("GOMP_SPINCOUNT", "0");
