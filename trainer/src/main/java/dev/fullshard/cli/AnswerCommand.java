@@ -69,7 +69,7 @@ public final class AnswerCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (Tokenizer tokenizer = Tokenizer.load(labelled.getFirst().dir())) {
-            List<Question> questions = Answers.questions(TokenizedDataset.load(data.files, tokenizer, data.options()));
+            List<Question> questions = Answers.questions(TokenizedDataset.load(data.files, tokenizer, data.options(tokenizer)));
             if (questions.isEmpty()) throw new IllegalArgumentException(data.files + " holds no example with a prompt and an answer");
             List<List<Answer>> columns = new ArrayList<>();
             for (Labelled m : labelled) {

@@ -1,6 +1,7 @@
 package dev.fullshard.cli;
 
 import dev.fullshard.data.ChatTemplate;
+import dev.fullshard.data.TextEncoder;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import picocli.CommandLine.Option;
@@ -20,7 +21,8 @@ final class DataArguments {
     @Option(names = "--template", defaultValue = "default", description = "Instruction template: default, alpaca, zh or a custom string.")
     String template;
 
-    @Option(names = "--chat-template", defaultValue = "chatml", description = "Chat template: chatml or llama2 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--chat-template", defaultValue = ChatTemplate.AUTO,
+            description = "Chat template: auto (the model's own, else chatml), chatml, llama2 or a Jinja file (default: ${DEFAULT-VALUE}).")
     String chatTemplate;
 
     @Option(names = "--max-seq-len", defaultValue = "512", description = "Longer examples are truncated (default: ${DEFAULT-VALUE}).")
@@ -30,8 +32,8 @@ final class DataArguments {
         return DataFormat.parse(format.toLowerCase(Locale.ROOT));
     }
 
-    /** Bad lines fail, and the default token cache. */
-    DataOptions options() {
-        return new DataOptions(dataFormat(), template, ChatTemplate.parse(chatTemplate), maxSeqLen, false, null);
+    /** For data tokenized by {@code tokenizer}: bad lines fail, and the default token cache. */
+    DataOptions options(TextEncoder tokenizer) {
+        return new DataOptions(dataFormat(), template, ChatTemplate.resolve(chatTemplate, tokenizer.file()), maxSeqLen, false, null);
     }
 }

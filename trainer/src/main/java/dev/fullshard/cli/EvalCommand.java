@@ -44,9 +44,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DType compute = dtype.value();
-        DataOptions options = data.options();
         Path model = modelOption.directory();
         try (Tokenizer tokenizer = Tokenizer.load(model); TensorScope ignored = TensorScope.open()) {
+            DataOptions options = data.options(tokenizer);
             TokenizedDataset dataset = TokenizedDataset.load(data.files, tokenizer, options);
             TrainingData batches = TrainingData.of(dataset, new TrainingData.Options(batch, packing, false, 0));
             HfModel loaded = HfModel.load(model, DType.F32);

@@ -1,31 +1,40 @@
 package dev.fullshard.data;
 
-import java.util.Locale;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
- * Built-in chat templates. Both render the conversation up to its last assistant turn (later turns
- * would carry no targets); the assistant's content and the tokens that end its turn are targets,
- * everything else is masked.
- *
- * <ul>
- *   <li>{@code chatml}: {@code <|im_start|>ROLE\nCONTENT<|im_end|>\n} per message, after BOS; the
- *       assistant's {@code CONTENT<|im_end|>} is trained, then EOS after the last one.
- *   <li>{@code llama2}: {@code <s>[INST] <<SYS>>\nSYSTEM\n<</SYS>>\n\nUSER [/INST] ASSISTANT</s>} per
- *       exchange (system only in the first, optional); the assistant's content and its {@code </s>}
- *       are trained. Roles must alternate user, assistant, starting with the user.
- * </ul>
- *
- * <p>The {@code <|im_start|>} markers are plain text for tokenizers without them as special tokens.
+ * How a conversation ({@code {"messages": [...]}}) becomes text and targets: the model's own Jinja
+ * template ({@link JinjaChatTemplate}) or one of fullshard's ({@link BuiltinChatTemplate}).
  */
-public enum ChatTemplate {
-    CHATML, LLAMA2;
+public sealed interface ChatTemplate permits BuiltinChatTemplate, JinjaChatTemplate {
+    /** The setting that means "the model's own template, else chatml". */
+    String AUTO = "auto";
 
-    public static ChatTemplate parse(String name) {
-        for (ChatTemplate t : values()) if (t.id().equals(name)) return t;
-        throw new IllegalArgumentException("unknown chat template \"" + name + "\": expected chatml or llama2");
-    }
+    /** Where the template comes from, for the log: "the built-in chatml", "MODEL/tokenizer_config.json". */
+    String describe();
 
-    public String id() {
-        return name().toLowerCase(Locale.ROOT);
+    /** What the token cache must tell apart: the template's name or its whole text. */
+    String cacheKey();
+
+    /**
+     * The template {@code setting} ({@code data.chat_template}) means, for the tokenizer at
+     * {@code tokenizerFile}: {@code auto} is the {@code chat_template} of the tokenizer_config.json beside it
+     * (or a chat_template.jinja file there), else the built-in chatml; {@code chatml} and {@code llama2} are
+     * the built-ins; anything else is a Jinja template file.
+     */
+    static ChatTemplate resolve(String setting, Path tokenizerFile) {
+        BuiltinChatTemplate builtin = BuiltinChatTemplate.named(setting);
+        if (builtin != null) return builtin;
+        if (setting.equals(AUTO)) {
+            JinjaChatTemplate own = JinjaChatTemplate.ofModel(tokenizerFile);
+            return own != null ? own : BuiltinChatTemplate.CHATML;
+        }
+        Path file = Path.of(setting);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("chat template \"" + setting + "\": expected auto, chatml, llama2 or a Jinja template file, "
+                    + "and there is no file " + file.toAbsolutePath());
+        }
+        return JinjaChatTemplate.load(file, tokenizerFile);
     }
 }

@@ -14,7 +14,7 @@ public final class DataException extends RuntimeException {
     /** Why a line was rejected; the skip counts in {@link LoadReport} are kept per reason. */
     public enum Reason {
         INVALID_JSON, NOT_UTF8, LINE_TOO_LONG, MISSING_FIELD, BLANK_FIELD, WRONG_TYPE, UNKNOWN_ROLE, NO_ASSISTANT_TURN, BAD_TURN_ORDER,
-        INPUT_NOT_IN_TEMPLATE
+        INPUT_NOT_IN_TEMPLATE, TEMPLATE_REJECTED, TEMPLATE_UNSPLIT
     }
 
     private final Path file;

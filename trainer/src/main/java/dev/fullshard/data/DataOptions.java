@@ -7,7 +7,7 @@ import java.nio.file.Path;
  *
  * @param format              the line layout
  * @param instructionTemplate for {@link DataFormat#INSTRUCTION}: default, zh, alpaca or a custom template ({@link PromptTemplate})
- * @param chatTemplate        for {@link DataFormat#CHAT}
+ * @param chatTemplate        for {@link DataFormat#CHAT}: resolved for the tokenizer ({@link ChatTemplate#resolve})
  * @param maxSeqLen           longer examples are truncated to this many tokens (and counted)
  * @param skipBadLines        skip and count bad lines instead of failing on the first
  * @param cacheDir            token-cache root; null means {@code TorchLibrary.cacheRoot()/tokens}
@@ -23,7 +23,7 @@ public record DataOptions(DataFormat format, String instructionTemplate, ChatTem
 
     /** Template {@code default}, chat template {@code chatml}, bad lines fail, the default cache. */
     public static DataOptions of(DataFormat format, int maxSeqLen) {
-        return new DataOptions(format, "default", ChatTemplate.CHATML, maxSeqLen, false, null);
+        return new DataOptions(format, "default", BuiltinChatTemplate.CHATML, maxSeqLen, false, null);
     }
 
     public DataOptions withInstructionTemplate(String t) {

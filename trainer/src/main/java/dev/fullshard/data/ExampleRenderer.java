@@ -11,7 +11,9 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.fullshard.data.DataException.Reason;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One JSONL line to a list of segments: text to tokenize, or a special token id, each either masked
@@ -19,14 +21,18 @@ import java.util.List;
  * and given their file and line by the caller.
  */
 final class ExampleRenderer {
-    /** Either text to tokenize or one special token id (text == null). */
-    record Segment(String text, long id, boolean trainable) {
+    /** Either text to tokenize or token ids (text == null). */
+    record Segment(String text, long[] ids, boolean trainable) {
         static Segment text(String text, boolean trainable) {
-            return new Segment(text, -1, trainable);
+            return new Segment(text, null, trainable);
         }
 
         static Segment special(long id, boolean trainable) {
-            return new Segment(null, id, trainable);
+            return new Segment(null, new long[] {id}, trainable);
+        }
+
+        static Segment tokens(long[] ids, boolean trainable) {
+            return new Segment(null, ids, trainable);
         }
     }
 
@@ -54,15 +60,17 @@ final class ExampleRenderer {
     private final DataFormat format;
     private final PromptTemplate prompt;
     private final ChatTemplate chat;
+    private final TextEncoder encoder; // a Jinja chat template tokenizes the whole conversation itself
     private final long bos; // -1 when the tokenizer has no <s>
     private final long eos;
 
-    ExampleRenderer(DataFormat format, PromptTemplate prompt, ChatTemplate chat, long bos, long eos) {
+    ExampleRenderer(DataFormat format, PromptTemplate prompt, ChatTemplate chat, TextEncoder encoder) {
         this.format = format;
         this.prompt = prompt;
         this.chat = chat;
-        this.bos = bos;
-        this.eos = eos;
+        this.encoder = encoder;
+        this.bos = encoder.bosId();
+        this.eos = encoder.eosId();
     }
 
     List<Segment> render(String line) throws BadLine {
@@ -108,6 +116,10 @@ final class ExampleRenderer {
         JsonNode messages = root.get("messages");
         if (messages == null) throw new BadLine(Reason.MISSING_FIELD, "missing field \"messages\"");
         if (!messages.isArray()) throw new BadLine(Reason.WRONG_TYPE, "\"messages\" must be an array, got " + describe(messages));
+        if (chat instanceof JinjaChatTemplate jinja) {
+            out.addAll(jinja.segments(jinjaMessages(messages), javaValue(root.get("tools")), encoder));
+            return;
+        }
         List<Message> list = new ArrayList<>();
         int lastAssistant = -1;
         for (int i = 0; i < messages.size(); i++) {
@@ -124,8 +136,58 @@ final class ExampleRenderer {
         }
         if (lastAssistant < 0) throw new BadLine(Reason.NO_ASSISTANT_TURN, "the conversation has no assistant turn to train on");
         List<Message> used = list.subList(0, lastAssistant + 1);
-        if (chat == ChatTemplate.CHATML) chatml(used, out);
+        if (chat == BuiltinChatTemplate.CHATML) chatml(used, out);
         else llama2(used, out);
+    }
+
+    /**
+     * The messages up to the last assistant one (later ones carry no targets), as the maps a Jinja template
+     * reads: every field passes through (tool_calls, reasoning_content, ...), so that the template decides
+     * what they mean. Only the role is checked here; the template rejects what it cannot render.
+     */
+    private static List<Map<String, Object>> jinjaMessages(JsonNode messages) throws BadLine {
+        List<Map<String, Object>> list = new ArrayList<>();
+        int lastAssistant = -1;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String where = "messages[" + i + "]";
+            if (!m.isObject()) throw new BadLine(Reason.WRONG_TYPE, where + " must be an object {role, content}, got " + describe(m));
+            String role = requiredString(m, "role", where);
+            JsonNode content = m.get("content");
+            if (content != null && !content.isNull() && !content.isTextual()) {
+                throw new BadLine(Reason.WRONG_TYPE, where + ": field \"content\" must be a string, got " + describe(content));
+            }
+            if (role.equals("assistant")) lastAssistant = i;
+            @SuppressWarnings("unchecked")
+            Map<String, Object> message = (Map<String, Object>) javaValue(m);
+            list.add(message);
+        }
+        if (lastAssistant < 0) throw new BadLine(Reason.NO_ASSISTANT_TURN, "the conversation has no assistant turn to train on");
+        return list.subList(0, lastAssistant + 1);
+    }
+
+    /** JSON as the maps, lists, strings, numbers and booleans a template works with; null for null or absent. */
+    private static Object javaValue(JsonNode node) throws BadLine {
+        if (node == null || node.isNull()) return null;
+        if (node.isTextual()) {
+            String s = node.textValue();
+            if (s.indexOf(Jinja.GENERATION_START) >= 0 || s.indexOf(Jinja.GENERATION_END) >= 0) {
+                throw new BadLine(Reason.WRONG_TYPE, "the text holds U+E000 or U+E001, private-use characters that fullshard reserves for "
+                        + "marking the assistant's part of a chat template");
+            }
+            return s;
+        }
+        if (node.isBoolean()) return node.booleanValue();
+        if (node.isIntegralNumber()) return node.longValue();
+        if (node.isNumber()) return node.doubleValue();
+        if (node.isArray()) {
+            List<Object> list = new ArrayList<>();
+            for (JsonNode item : node) list.add(javaValue(item));
+            return list;
+        }
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> field : node.properties()) map.put(field.getKey(), javaValue(field.getValue()));
+        return map;
     }
 
     private void chatml(List<Message> messages, List<Segment> out) {

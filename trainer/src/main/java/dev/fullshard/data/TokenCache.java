@@ -89,7 +89,7 @@ final class TokenCache {
         update(sha, "fullshard token cache " + FORMAT_VERSION);
         update(sha, options.format().id());
         update(sha, options.format() == DataFormat.INSTRUCTION ? PromptTemplate.of(options.instructionTemplate()).text() : "");
-        update(sha, options.format() == DataFormat.CHAT ? options.chatTemplate().id() : "");
+        update(sha, options.format() == DataFormat.CHAT ? options.chatTemplate().cacheKey() : "");
         update(sha, Integer.toString(options.maxSeqLen()));
         updateFile(sha, tokenizerFile);
         // tokenizer_config.json names the end-of-sequence token (see Tokenizer#eosId).

@@ -159,14 +159,13 @@ public final class TokenizedDataset {
     // ---------------------------------------------------------------- tokenizing
 
     private static TokenizedDataset tokenize(List<Path> files, TextEncoder tokenizer, DataOptions options) {
-        long bos = tokenizer.bosId();
         long eos = tokenizer.eosId();
         if (eos < 0) {
             throw new IllegalArgumentException("the tokenizer " + tokenizer.file() + " has no end-of-sequence token to end examples with: "
                     + "set eos_token in tokenizer_config.json next to it");
         }
         ExampleRenderer renderer = new ExampleRenderer(options.format(), PromptTemplate.of(options.instructionTemplate()),
-                options.chatTemplate(), bos, eos);
+                options.chatTemplate(), tokenizer);
         Builder b = new Builder(options.maxSeqLen());
         for (Path file : files) {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
@@ -260,7 +259,7 @@ public final class TokenizedDataset {
             int start = size;
             boolean cut = false;
             for (Segment s : segments) {
-                long[] ids = s.text() == null ? new long[] {s.id()} : tokenizer.encode(s.text());
+                long[] ids = s.text() == null ? s.ids() : tokenizer.encode(s.text());
                 for (long id : ids) {
                     if (size - start == maxSeqLen) {
                         cut = true;

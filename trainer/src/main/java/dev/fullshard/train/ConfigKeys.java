@@ -77,8 +77,9 @@ final class ConfigKeys {
             "instruction template: a built-in name (" + String.join(", ", TrainConfig.Data.BUILTIN_TEMPLATES)
                     + ") or a string containing {instruction}, {input} and {output} ({instruction} and {output} required)")
             .expecting("a built-in template name or a template string"), c -> c.data().template());
-    static final Setting<ChatTemplate> CHAT_TEMPLATE = declare(Key.of("data.chat_template", ValueType.choice(ChatTemplate.class),
-            ChatTemplate.CHATML, "chat template, for format: chat"), c -> c.data().chatTemplate());
+    static final Setting<String> CHAT_TEMPLATE = declare(Key.of("data.chat_template", ValueType.STRING, ChatTemplate.AUTO,
+            "chat template, for format: chat: auto (the model's own from tokenizer_config.json or chat_template.jinja; chatml "
+                    + "when it has none), chatml, llama2, or a Jinja template file").allowing(v -> !v.isBlank(), "auto, chatml, llama2 or a .jinja file"), c -> c.data().chatTemplate());
     static final Setting<Integer> MAX_SEQ_LEN = declare(Key.of("data.max_seq_len", ValueType.INT, 512,
             "tokens per sequence").allowing(v -> v >= 2, "an integer >= 2"), c -> c.data().maxSeqLen());
     static final Setting<Boolean> PACKING = declare(Key.of("data.packing", ValueType.BOOLEAN, true,

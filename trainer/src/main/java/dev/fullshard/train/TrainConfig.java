@@ -3,7 +3,6 @@ package dev.fullshard.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.tensor.DType;
 
@@ -136,7 +135,7 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
 
     /** {@code data}: training and evaluation files and how examples become tokens. */
     public record Data(List<Path> trainFiles, List<Path> evalFiles, DataFormat format, String template,
-                       ChatTemplate chatTemplate, int maxSeqLen, boolean packing, boolean skipBadLines) {
+                       String chatTemplate, int maxSeqLen, boolean packing, boolean skipBadLines) {
         /** Instruction templates the data pipeline knows by name. */
         public static final List<String> BUILTIN_TEMPLATES = List.of("default", "alpaca", "zh");
 

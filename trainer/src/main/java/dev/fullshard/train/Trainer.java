@@ -1,5 +1,7 @@
 package dev.fullshard.train;
 
+import dev.fullshard.data.ChatTemplate;
+import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.DataPosition;
 import dev.fullshard.data.TokenizedDataset;
@@ -200,7 +202,8 @@ public final class Trainer {
     private Datasets loadData(Path modelDir) throws IOException {
         TrainConfig.Training t = config.training();
         try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
-            DataOptions options = dataOptions();
+            DataOptions options = dataOptions(tokenizer);
+            if (options.format() == DataFormat.CHAT) out.println("data: chat template " + options.chatTemplate().describe());
             TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
             out.println("data: train " + train.report());
             TrainingData trainData = TrainingData.of(train, new TrainingData.Options(t.microBatchSize(), config.data().packing(), true, t.seed()));
@@ -268,9 +271,15 @@ public final class Trainer {
         }
     }
 
-    private DataOptions dataOptions() {
+    private DataOptions dataOptions(Tokenizer tokenizer) {
         TrainConfig.Data d = config.data();
-        return new DataOptions(d.format(), d.template(), d.chatTemplate(), d.maxSeqLen(), d.skipBadLines(), null);
+        ChatTemplate chat;
+        try {
+            chat = ChatTemplate.resolve(d.chatTemplate(), tokenizer.file());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("data.chat_template: " + e.getMessage(), e);
+        }
+        return new DataOptions(d.format(), d.template(), chat, d.maxSeqLen(), d.skipBadLines(), null);
     }
 
     private LrSchedule schedule(long totalSteps) {

@@ -92,7 +92,7 @@ class DataCacheTest {
         assertThat(TokenizedDataset.load(List.of(f), tok, o.withInstructionTemplate("zh")).report().cache()).isEqualTo(CacheStatus.BUILT);
         assertThat(TokenizedDataset.load(List.of(f), tok, options(dir, DataFormat.INSTRUCTION, 63)).report().cache()).isEqualTo(CacheStatus.BUILT);
         // The chat template does not matter for instruction data.
-        assertThat(TokenizedDataset.load(List.of(f), tok, o.withChatTemplate(ChatTemplate.LLAMA2)).report().cache()).isEqualTo(CacheStatus.HIT);
+        assertThat(TokenizedDataset.load(List.of(f), tok, o.withChatTemplate(BuiltinChatTemplate.LLAMA2)).report().cache()).isEqualTo(CacheStatus.HIT);
         Files.writeString(f, "{\"instruction\": \"x\", \"output\": \"y\"}\n", java.nio.file.StandardOpenOption.APPEND);
         TokenizedDataset changed = TokenizedDataset.load(List.of(f), tok, o);
         assertThat(changed.report().cache()).isEqualTo(CacheStatus.BUILT);

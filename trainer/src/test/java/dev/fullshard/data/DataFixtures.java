@@ -1,13 +1,19 @@
 package dev.fullshard.data;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.LongStream;
+import java.util.zip.GZIPInputStream;
 
-/** The bundled tokenizer in a temporary directory, JSONL files, and a tokenizer that counts its calls. */
+/**
+ * The bundled tokenizer in a temporary directory, the real Llama 3.1 and Qwen3 tokenizers, JSONL files,
+ * and a tokenizer that counts its calls.
+ */
 final class DataFixtures {
     private DataFixtures() {
     }
@@ -44,6 +50,24 @@ final class DataFixtures {
         @Override
         public void close() {
             tokenizer.close();
+        }
+    }
+
+    /**
+     * Writes the test tokenizer {@code name} (llama3_1 or qwen3: see tokenizers/SOURCE.md in the test
+     * resources) into {@code dir} as tokenizer.json and tokenizer_config.json, and returns {@code dir}.
+     */
+    static Path realTokenizer(String name, Path dir) {
+        String base = "/dev/fullshard/tokenizers/" + name + "/";
+        try (InputStream gz = DataFixtures.class.getResourceAsStream(base + "tokenizer.json.gz");
+             InputStream config = DataFixtures.class.getResourceAsStream(base + Tokenizer.CONFIG_FILE)) {
+            if (gz == null || config == null) throw new IllegalStateException("no test tokenizer " + name);
+            Files.createDirectories(dir);
+            Files.copy(new GZIPInputStream(gz), dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(config, dir.resolve(Tokenizer.CONFIG_FILE), StandardCopyOption.REPLACE_EXISTING);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -102,7 +102,7 @@ class DataLoadTest {
         Path f = jsonl(dir, "c.jsonl", "{\"messages\": [{\"role\": \"system\", \"content\": \"S\"},"
                 + " {\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello\"},"
                 + " {\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": \"Goodbye\"}]}");
-        TokenizedDataset d = TokenizedDataset.load(List.of(f), tok, options(dir, DataFormat.CHAT, 256).withChatTemplate(ChatTemplate.LLAMA2));
+        TokenizedDataset d = TokenizedDataset.load(List.of(f), tok, options(dir, DataFormat.CHAT, 256).withChatTemplate(BuiltinChatTemplate.LLAMA2));
         long[] p1 = enc("[INST] <<SYS>>\nS\n<</SYS>>\n\nHi [/INST]"), a1 = enc("Hello");
         long[] p2 = enc("[INST] Bye [/INST]"), a2 = enc("Goodbye");
         assertThat(d.tokens(0)).containsExactly(concat(BOS, p1, a1, EOS, BOS, p2, a2, EOS));
@@ -162,7 +162,7 @@ class DataLoadTest {
                     .hasMessageContaining(c.getValue());
         }
         Path order = jsonl(dir, "order.jsonl", "{\"messages\": [{\"role\": \"assistant\", \"content\": \"y\"}]}");
-        assertThatThrownBy(() -> TokenizedDataset.load(List.of(order), tok, options(dir, DataFormat.CHAT, 64).withChatTemplate(ChatTemplate.LLAMA2)))
+        assertThatThrownBy(() -> TokenizedDataset.load(List.of(order), tok, options(dir, DataFormat.CHAT, 64).withChatTemplate(BuiltinChatTemplate.LLAMA2)))
                 .hasMessageStartingWith(order + ":1: ").hasMessageContaining("alternating");
     }
 

@@ -2,6 +2,8 @@ package dev.fullshard.data;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -45,7 +47,7 @@ class DataTemplatesTest {
         assertThatThrownBy(() -> PromptTemplate.of("nonsense")).hasMessageContaining("{instruction} and {output}");
         assertThatThrownBy(() -> PromptTemplate.of("{instruction} {output} tail")).hasMessageContaining("at the end");
         assertThatThrownBy(() -> PromptTemplate.of("{output}{instruction}")).hasMessageContaining("must come before");
-        assertThatThrownBy(() -> ChatTemplate.parse("vicuna")).hasMessageContaining("chatml or llama2");
+        assertThatThrownBy(() -> ChatTemplate.resolve("vicuna", Path.of("tokenizer.json"))).hasMessageContaining("auto, chatml, llama2 or a Jinja template file");
         assertThatThrownBy(() -> DataFormat.parse("csv")).hasMessageContaining("[text, instruction, chat]");
     }
 }

@@ -1,6 +1,6 @@
 package dev.fullshard.train;
 
-import dev.fullshard.data.ChatTemplate;
+import dev.fullshard.data.BuiltinChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.train.TrainConfig.Distributed;
@@ -128,7 +128,7 @@ class TrainConfigTest {
         assertThat(d.format()).isEqualTo(DataFormat.CHAT);
         assertThat(d.template()).isEqualTo("Q: {instruction} {input}\nA: {output}");
         assertThat(d.builtinTemplate()).isFalse();
-        assertThat(d.chatTemplate()).isEqualTo(ChatTemplate.LLAMA2);
+        assertThat(d.chatTemplate()).isEqualTo("llama2");
         assertThat(d.maxSeqLen()).isEqualTo(2048);
         assertThat(d.packing()).isFalse();
         assertThat(d.skipBadLines()).isTrue();
@@ -156,7 +156,7 @@ class TrainConfigTest {
         assertThat(d.format()).isEqualTo(DataFormat.INSTRUCTION);
         assertThat(d.template()).isEqualTo("default");
         assertThat(d.builtinTemplate()).isTrue();
-        assertThat(d.chatTemplate()).isEqualTo(ChatTemplate.CHATML);
+        assertThat(d.chatTemplate()).isEqualTo("auto");
         assertThat(d.maxSeqLen()).isEqualTo(512);
         assertThat(d.packing()).isTrue();
         assertThat(d.skipBadLines()).isFalse();
