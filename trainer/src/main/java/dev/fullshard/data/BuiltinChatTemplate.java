@@ -1,6 +1,8 @@
 package dev.fullshard.data;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * fullshard's own chat templates, for models without one. Both render the conversation up to its last assistant turn (later turns
@@ -38,5 +40,10 @@ public enum BuiltinChatTemplate implements ChatTemplate {
     @Override
     public String cacheKey() {
         return id();
+    }
+
+    @Override
+    public long[] prompt(List<Map<String, Object>> messages, TextEncoder encoder) {
+        return ExampleRenderer.chatPrompt(this, messages, encoder);
     }
 }

@@ -2,6 +2,8 @@ package dev.fullshard.data;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 /**
  * How a conversation ({@code {"messages": [...]}}) becomes text and targets: the model's own Jinja
@@ -16,6 +18,12 @@ public sealed interface ChatTemplate permits BuiltinChatTemplate, JinjaChatTempl
 
     /** What the token cache must tell apart: the template's name or its whole text. */
     String cacheKey();
+
+    /**
+     * The ids that ask for the next assistant message after {@code messages} (maps with role and
+     * content): the conversation as in training, then the generation prompt.
+     */
+    long[] prompt(List<Map<String, Object>> messages, TextEncoder encoder);
 
     /**
      * The template {@code setting} ({@code data.chat_template}) means, for the tokenizer at

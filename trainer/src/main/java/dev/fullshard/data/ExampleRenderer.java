@@ -190,6 +190,31 @@ final class ExampleRenderer {
         return map;
     }
 
+    /**
+     * The token ids that ask the model for the next assistant message after {@code messages} (role and
+     * content each), in the chat template's format: what {@code generate --chat} sends.
+     */
+    static long[] chatPrompt(BuiltinChatTemplate chat, List<Map<String, Object>> messages, TextEncoder encoder) {
+        List<Message> list = new ArrayList<>();
+        for (Map<String, Object> m : messages) list.add(new Message(String.valueOf(m.get("role")), String.valueOf(m.get("content"))));
+        // A built-in template renders whole exchanges: render one with a placeholder answer, and keep
+        // what comes before its first trained segment.
+        list.add(new Message("assistant", "-"));
+        List<Segment> segments = new ArrayList<>();
+        ExampleRenderer renderer = new ExampleRenderer(DataFormat.CHAT, PromptTemplate.of("default"), chat, encoder);
+        try {
+            if (chat == BuiltinChatTemplate.CHATML) renderer.chatml(list, segments);
+            else renderer.llama2(list, segments);
+        } catch (BadLine e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        int end = segments.size();
+        while (end > 0 && segments.get(end - 1).trainable()) end--;
+        List<Long> ids = new ArrayList<>();
+        for (Segment s : segments.subList(0, end)) for (long id : s.text() == null ? s.ids() : encoder.encode(s.text())) ids.add(id);
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
     private void chatml(List<Message> messages, List<Segment> out) {
         addBos(out);
         StringBuilder masked = new StringBuilder();

@@ -121,7 +121,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         return stripMarkers(renderMarked(messages, tools, addGenerationPrompt), null);
     }
 
-    /** The ids of a prompt: {@code messages} and the generation prompt after them (for {@code generate --chat}). */
+    @Override
     public long[] prompt(List<Map<String, Object>> messages, TextEncoder encoder) {
         return encoder.encode(render(messages, null, true));
     }

@@ -62,6 +62,34 @@ public final class Tokenizer implements TextEncoder, AutoCloseable {
         }
     }
 
+    /** The files of a Hugging Face tokenizer that a model directory carries, those present copied from {@code from} to {@code to}. */
+    public static void copyFiles(Path from, Path to) {
+        for (String name : List.of("tokenizer.json", CONFIG_FILE, "special_tokens_map.json", JinjaChatTemplate.TEMPLATE_FILE)) {
+            if (!Files.isRegularFile(from.resolve(name))) continue;
+            try {
+                Files.copy(from.resolve(name), to.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not copy " + from.resolve(name) + " to " + to, e);
+            }
+        }
+    }
+
+    /** One more than the highest token id, added tokens included: the smallest vocab_size a model needs. */
+    public int idCount() {
+        try {
+            JsonNode root = new ObjectMapper().readTree(file.toFile());
+            long highest = -1;
+            JsonNode vocab = root.path("model").path("vocab");
+            if (vocab.isObject()) for (JsonNode id : vocab) highest = Math.max(highest, id.asLong());
+            else if (vocab.isArray()) highest = vocab.size() - 1; // Unigram: a list of [piece, score]
+            for (JsonNode added : root.path("added_tokens")) highest = Math.max(highest, added.path("id").asLong());
+            if (highest < 0) throw new IllegalArgumentException(file + ": no vocabulary in model.vocab");
+            return Math.toIntExact(highest + 1);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("could not read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Token ids of {@code text}, with no special tokens added. */
     @Override
     public long[] encode(String text) {

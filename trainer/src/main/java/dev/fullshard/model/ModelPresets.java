@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Model shapes for {@code fullshard init-model}, all with the bundled 32,000-token vocabulary:
+ * Model shapes for {@code fullshard init-model}, with the bundled 32,000-token vocabulary or another's:
  * {@code tiny} for tests and laptops, {@code 125m} (GPT-2-small-sized), {@code 1b} (Llama-3.2-1B's
  * shape) and {@code 8b} (Llama-3-8B's shape). Architecture-specific parts (biases, q/k norms,
  * sliding window) follow the architecture chosen.
@@ -59,14 +59,19 @@ public enum ModelPresets {
     }
 
     public ModelConfig config(Architecture architecture) {
+        return config(architecture, VOCAB_SIZE, 1, 2);
+    }
+
+    /** For a tokenizer of {@code vocabSize} ids, with these BOS (-1: none) and EOS ids. */
+    public ModelConfig config(Architecture architecture, int vocabSize, int bosTokenId, int eosTokenId) {
         // Qwen2 always has q/k/v biases; Qwen3 normalises queries and keys per head; Mistral uses a
         // sliding window (as wide as the context here, so attention is plain causal).
         boolean bias = architecture == Architecture.QWEN2;
         boolean qkNorm = architecture == Architecture.QWEN3;
         Integer window = architecture == Architecture.MISTRAL ? maxPositionEmbeddings : null;
         RopeScaling scaling = architecture == Architecture.LLAMA ? ropeScaling : null;
-        return new ModelConfig(architecture, VOCAB_SIZE, hiddenSize, intermediateSize, numLayers, numHeads, numKeyValueHeads,
+        return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKeyValueHeads,
                 hiddenSize / numHeads, 1e-5, ropeTheta, scaling, maxPositionEmbeddings, tieWordEmbeddings, bias, qkNorm,
-                window, 1, 2);
+                window, bosTokenId, eosTokenId);
     }
 }

@@ -3,7 +3,10 @@ package dev.fullshard.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
+import dev.fullshard.data.DataOptions;
+import dev.fullshard.data.TextEncoder;
 import dev.fullshard.tensor.DType;
 
 import java.nio.file.Path;
@@ -142,6 +145,17 @@ public record TrainConfig(Model model, Precision mixedPrecision, Data data, Trai
         public Data {
             trainFiles = List.copyOf(trainFiles);
             evalFiles = List.copyOf(evalFiles);
+        }
+
+        /** How these files become tokens with {@code tokenizer} (the chat template resolved for it), into the default token cache. */
+        public DataOptions options(TextEncoder tokenizer) {
+            ChatTemplate chat;
+            try {
+                chat = ChatTemplate.resolve(chatTemplate, tokenizer.file());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("data.chat_template: " + e.getMessage(), e);
+            }
+            return new DataOptions(format, template, chat, maxSeqLen, skipBadLines, null);
         }
 
         /** Whether {@link #template} names a built-in template rather than being the template text. */

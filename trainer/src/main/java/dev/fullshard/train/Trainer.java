@@ -1,6 +1,5 @@
 package dev.fullshard.train;
 
-import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.DataPosition;
@@ -202,7 +201,7 @@ public final class Trainer {
     private Datasets loadData(Path modelDir) throws IOException {
         TrainConfig.Training t = config.training();
         try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
-            DataOptions options = dataOptions(tokenizer);
+            DataOptions options = config.data().options(tokenizer);
             if (options.format() == DataFormat.CHAT) out.println("data: chat template " + options.chatTemplate().describe());
             TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
             out.println("data: train " + train.report());
@@ -269,17 +268,6 @@ public final class Trainer {
             throw new IllegalStateException("rank " + comm.rank() + " resumed at step " + state.step() + " but the ranks disagree "
                     + "(is output_dir on storage all ranks see?)");
         }
-    }
-
-    private DataOptions dataOptions(Tokenizer tokenizer) {
-        TrainConfig.Data d = config.data();
-        ChatTemplate chat;
-        try {
-            chat = ChatTemplate.resolve(d.chatTemplate(), tokenizer.file());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("data.chat_template: " + e.getMessage(), e);
-        }
-        return new DataOptions(d.format(), d.template(), chat, d.maxSeqLen(), d.skipBadLines(), null);
     }
 
     private LrSchedule schedule(long totalSteps) {

@@ -1,5 +1,9 @@
 package dev.fullshard.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fullshard.data.DataFixtures;
+import dev.fullshard.data.Tokenizer;
 import dev.fullshard.io.CheckpointReader;
 import dev.fullshard.io.HfConfig;
 import dev.fullshard.io.WeightNames;
@@ -19,6 +23,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,7 +39,7 @@ class InitModelCommandTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Architecture.class)
+    @EnumSource(value = Architecture.class, names = "QWEN2", mode = EnumSource.Mode.EXCLUDE) // needs a Qwen tokenizer: below
     void writesAConfigWeightsAndTokenizerThatLoadBack(Architecture arch) throws Exception {
         Path dir = tmp.resolve(arch.modelType());
         assertThat(run(new StringWriter(), "init-model", "--arch", arch.modelType(), "--preset", "tiny", "--out", dir.toString())).isZero();
@@ -62,6 +68,47 @@ class InitModelCommandTest {
                 }
             }
         }
+    }
+
+    /**
+     * The ids that transformers' AutoTokenizer gives for the directories init-model writes (fixture made by
+     * benchmarks/reference/model_dir_token_ids.py) must be fullshard's: transformers picks the tokenizer
+     * class by model type, so a directory can tokenize differently there than its tokenizer.json says
+     * (qwen2 with the bundled tokenizer did: transformers' losses were off by 1.6e-4).
+     */
+    @Test
+    void everyDirectoryTokenizesAsTransformersLoadsIt() throws Exception {
+        JsonNode expected = new ObjectMapper().readTree(getClass().getResourceAsStream("/dev/fullshard/tokenizers/expected-model-dirs.json"));
+        JsonNode texts = expected.get("texts");
+        for (JsonNode c : expected.get("cases")) {
+            String name = c.get("name").asText();
+            Path dir = tmp.resolve(name.replace('+', '-'));
+            List<String> args = new ArrayList<>(List.of("init-model", "--arch", c.get("arch").asText(), "--preset", "tiny", "--out", dir.toString()));
+            if (!c.get("tokenizer").isNull()) {
+                String tokenizer = c.get("tokenizer").asText();
+                args.addAll(List.of("--tokenizer", DataFixtures.realTokenizer(tokenizer, tmp.resolve("tokenizer-" + tokenizer)).toString()));
+            }
+            StringWriter err = new StringWriter();
+            assertThat(run(err, args.toArray(String[]::new))).as(name + ": " + err).isZero();
+            try (Tokenizer t = Tokenizer.load(dir)) {
+                for (int i = 0; i < texts.size(); i++) {
+                    long[] want = new long[c.get("ids").get(i).size()];
+                    for (int j = 0; j < want.length; j++) want[j] = c.get("ids").get(i).get(j).asLong();
+                    assertThat(t.encode(texts.get(i).asText())).as(name + ", text " + i).containsExactly(want);
+                }
+                ModelConfig config = HfConfig.read(dir);
+                assertThat(config.vocabSize()).as(name).isGreaterThanOrEqualTo(t.idCount()).isEqualTo((t.idCount() + 63) / 64 * 64);
+                assertThat(config.eosTokenId()).as(name).isEqualTo((int) t.eosId());
+            }
+        }
+    }
+
+    @Test
+    void qwen2WithTheBundledTokenizerIsRefused() {
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "init-model", "--arch", "qwen2", "--out", tmp.resolve("q").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("--arch qwen2 needs --tokenizer DIR with a Qwen tokenizer");
+        assertThat(tmp.resolve("q")).doesNotExist();
     }
 
     @Test

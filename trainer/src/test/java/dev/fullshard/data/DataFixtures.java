@@ -14,7 +14,7 @@ import java.util.zip.GZIPInputStream;
  * The bundled tokenizer in a temporary directory, the real Llama 3.1 and Qwen3 tokenizers, JSONL files,
  * and a tokenizer that counts its calls.
  */
-final class DataFixtures {
+public final class DataFixtures {
     private DataFixtures() {
     }
 
@@ -57,7 +57,7 @@ final class DataFixtures {
      * Writes the test tokenizer {@code name} (llama3_1 or qwen3: see tokenizers/SOURCE.md in the test
      * resources) into {@code dir} as tokenizer.json and tokenizer_config.json, and returns {@code dir}.
      */
-    static Path realTokenizer(String name, Path dir) {
+    public static Path realTokenizer(String name, Path dir) {
         String base = "/dev/fullshard/tokenizers/" + name + "/";
         try (InputStream gz = DataFixtures.class.getResourceAsStream(base + "tokenizer.json.gz");
              InputStream config = DataFixtures.class.getResourceAsStream(base + Tokenizer.CONFIG_FILE)) {
