@@ -62,9 +62,9 @@ public final class Tokenizer implements TextEncoder, AutoCloseable {
         }
     }
 
-    /** The files of a Hugging Face tokenizer that a model directory carries, those present copied from {@code from} to {@code to}. */
+    /** The files of a Hugging Face tokenizer that a model directory carries (the chat template among them), those present copied from {@code from} to {@code to}. */
     public static void copyFiles(Path from, Path to) {
-        for (String name : List.of("tokenizer.json", CONFIG_FILE, "special_tokens_map.json", JinjaChatTemplate.TEMPLATE_FILE)) {
+        for (String name : List.of("tokenizer.json", CONFIG_FILE, "special_tokens_map.json", "tokenizer.model", JinjaChatTemplate.TEMPLATE_FILE)) {
             if (!Files.isRegularFile(from.resolve(name))) continue;
             try {
                 Files.copy(from.resolve(name), to.resolve(name), StandardCopyOption.REPLACE_EXISTING);

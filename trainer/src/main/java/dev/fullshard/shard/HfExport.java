@@ -1,5 +1,6 @@
 package dev.fullshard.shard;
 
+import dev.fullshard.data.Tokenizer;
 import dev.fullshard.dist.Communicator;
 import dev.fullshard.io.CheckpointWriter;
 import dev.fullshard.io.WritableTensor;
@@ -23,9 +24,6 @@ import java.util.stream.Stream;
  * unit at a time.
  */
 public final class HfExport {
-    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "tokenizer.model", "generation_config.json");
-
     private HfExport() {
     }
 
@@ -48,10 +46,9 @@ public final class HfExport {
             if (comm.isMain()) {
                 if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
                 CheckpointWriter.write(dir, model.config(), tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
-                    for (String name : TOKENIZER_FILES) {
-                        Path source = modelDir.resolve(name);
-                        if (Files.isRegularFile(source)) Files.copy(source, target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-                    }
+                    Tokenizer.copyFiles(modelDir, target);
+                    Path generation = modelDir.resolve("generation_config.json");
+                    if (Files.isRegularFile(generation)) Files.copy(generation, target.resolve(generation.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 });
             } else {
                 // Join each all-gather the writer on rank 0 triggers, in the order it opens the tensors.

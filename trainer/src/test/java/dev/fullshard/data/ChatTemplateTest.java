@@ -160,6 +160,19 @@ class ChatTemplateTest {
     }
 
     @Test
+    void builtInTemplatesPromptWithTheirDocumentedFormat(@TempDir Path dir) {
+        Tokenizer.writeBundled(dir);
+        try (Tokenizer tok = Tokenizer.load(dir)) {
+            List<Map<String, Object>> messages = List.of(Map.of("role", "system", "content", "Be brief."), Map.of("role", "user", "content", "Hi!"));
+            long bos = tok.bosId();
+            assertThat(BuiltinChatTemplate.CHATML.prompt(messages, tok)).containsExactly(DataFixtures.concat(new long[] {bos},
+                    tok.encode("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n")));
+            assertThat(BuiltinChatTemplate.LLAMA2.prompt(messages, tok)).containsExactly(DataFixtures.concat(new long[] {bos},
+                    tok.encode("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi! [/INST]")));
+        }
+    }
+
+    @Test
     void aModelWithoutATemplateFallsBackToTheBuiltInChatml(@TempDir Path dir) {
         Tokenizer.writeBundled(dir);
         assertThat(ChatTemplate.resolve(ChatTemplate.AUTO, dir.resolve("tokenizer.json"))).isEqualTo(BuiltinChatTemplate.CHATML);
