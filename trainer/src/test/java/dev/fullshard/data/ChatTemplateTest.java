@@ -141,6 +141,27 @@ class ChatTemplateTest {
         }
     }
 
+    /** Tool calls are the assistant's to write (targets); the tool's answer and the tool schemas are not. */
+    @Test
+    void qwen3ToolCallsAreTrainedAndToolResultsAreNot(@TempDir Path dir) {
+        Tokenizer tok = TOKENIZERS.get("qwen3");
+        Path data = jsonl(dir, "tools.jsonl", "{\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", "
+                + "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}], \"messages\": ["
+                + "{\"role\": \"user\", \"content\": \"Weather in Paris?\"}, {\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": "
+                + "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}}]}, "
+                + "{\"role\": \"tool\", \"content\": \"{\\\"temp\\\": 21}\"}, {\"role\": \"assistant\", \"content\": \"21 degrees.\"}]}");
+        TokenizedDataset d = load(data, tok, ChatTemplate.resolve(ChatTemplate.AUTO, tok.file()), dir);
+        long[] ids = d.tokens(0);
+        assertThat(targets(d, 0)).containsExactly(qwenTargets(tok, ids));
+        String text = tok.decode(ids);
+        assertThat(text).contains("# Tools").contains("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>")
+                .contains("<tool_response>\n{\"temp\": 21}\n</tool_response>");
+        StringBuilder trained = new StringBuilder();
+        for (int p = 0; p < ids.length; p++) if (d.isTarget(0, p)) trained.append(tok.decode(new long[] {ids[p]}));
+        assertThat(trained.toString()).isEqualTo("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
+                + "<|im_end|><think>\n\n</think>\n\n21 degrees.<|im_end|>");
+    }
+
     @Test
     void generationBlocksMarkTheTargetsAsTransformersAssistantMasksDo(@TempDir Path dir) throws IOException {
         Tokenizer tok = TOKENIZERS.get("qwen3");
