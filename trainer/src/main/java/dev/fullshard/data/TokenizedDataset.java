@@ -31,6 +31,8 @@ import java.util.Map;
  * concatenated: tokenizing the joined text could merge the prompt's last characters and the
  * response's first into one token, so the mask boundary would fall inside a token; and at inference
  * the prompt is encoded alone, so the model should learn to continue exactly those prompt tokens.
+ * Chat data in a model's own Jinja template is the exception: the template decides BOS and EOS, and
+ * the rendered conversation is tokenized whole, as {@code transformers} does ({@link JinjaChatTemplate}).
  *
  * <p>{@link #load} keeps the result in a token cache (see {@link TokenCache}); a second load of the same
  * files with the same tokenizer and options reads it back without tokenizing.
