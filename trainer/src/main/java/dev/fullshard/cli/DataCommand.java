@@ -2,6 +2,7 @@ package dev.fullshard.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.LoadReport;
@@ -91,7 +92,7 @@ public final class DataCommand implements Runnable {
                 if (json) {
                     printJson(out, dataset, sequences, order, shown);
                 } else {
-                    printSummary(out, options, dataset, sequences, colour);
+                    printSummary(out, options, train.data().chatTemplate(), dataset, sequences, colour);
                     for (int i = 0; i < shown; i++) printSequence(out, tokenizer, dataset, sequences, order, i, colour);
                 }
             }
@@ -104,13 +105,14 @@ public final class DataCommand implements Runnable {
             return n;
         }
 
-        private void printSummary(PrintWriter out, DataOptions options, TokenizedDataset d, TrainingData sequences, boolean colour) {
+        private void printSummary(PrintWriter out, DataOptions options, String chatSetting, TokenizedDataset d, TrainingData sequences,
+                                  boolean colour) {
             LoadReport r = d.report();
             long targets = targets(d);
             out.printf(Locale.ROOT, "data: %s: %,d lines, %,d examples, %,d tokens, %,d targets (%.1f%%), %,d truncated to %d tokens, "
                             + "%,d dropped (no target left), %,d bad lines skipped%n", config, r.lines(), r.examples(), r.tokens(), targets,
                     100.0 * targets / Math.max(1, r.tokens()), r.truncated(), d.maxSeqLen(), r.droppedNoTargets(), r.skippedTotal());
-            if (options.format() == DataFormat.CHAT) out.println("data: chat template " + options.chatTemplate().describe());
+            if (options.format() == DataFormat.CHAT) out.println("data: chat template " + ChatTemplate.explain(chatSetting, options.chatTemplate()));
             out.printf(Locale.ROOT, "data: %s into %,d sequences of %d tokens (%.1f%% filled)%n",
                     sequences.sequencesPerEpoch() == d.size() ? "one example per sequence" : "packed", sequences.sequencesPerEpoch(),
                     sequences.seqLen(), 100.0 * r.tokens() / ((double) sequences.sequencesPerEpoch() * sequences.seqLen()));

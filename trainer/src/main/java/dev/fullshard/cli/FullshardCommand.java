@@ -40,7 +40,7 @@ public final class FullshardCommand implements Runnable {
         return new CommandLine(new FullshardCommand()).setExecutionExceptionHandler((e, cmd, parsed) -> {
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             if (e instanceof java.nio.file.FileAlreadyExistsException) message = message + " already exists";
-            cmd.getErr().println("fullshard " + cmd.getCommandName() + ": " + message);
+            cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + message);
             if ("1".equals(System.getenv("FULLSHARD_DEBUG"))) e.printStackTrace(cmd.getErr());
             return 1;
         });

@@ -25,6 +25,15 @@ public sealed interface ChatTemplate permits BuiltinChatTemplate, JinjaChatTempl
      */
     long[] prompt(List<Map<String, Object>> messages, TextEncoder encoder);
 
+    /** For the log: which template {@code setting} led to, and why when {@code auto} found none. */
+    static String explain(String setting, ChatTemplate template) {
+        if (setting.equals(AUTO) && template instanceof BuiltinChatTemplate) {
+            return template.describe() + " (the model has no chat template: no chat_template in its tokenizer_config.json, no "
+                    + JinjaChatTemplate.TEMPLATE_FILE + ")";
+        }
+        return template.describe();
+    }
+
     /**
      * The template {@code setting} ({@code data.chat_template}) means, for the tokenizer at
      * {@code tokenizerFile}: {@code auto} is the {@code chat_template} of the tokenizer_config.json beside it

@@ -1,5 +1,6 @@
 package dev.fullshard.train;
 
+import dev.fullshard.data.ChatTemplate;
 import dev.fullshard.data.DataFormat;
 import dev.fullshard.data.DataOptions;
 import dev.fullshard.data.DataPosition;
@@ -202,7 +203,9 @@ public final class Trainer {
         TrainConfig.Training t = config.training();
         try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
             DataOptions options = config.data().options(tokenizer);
-            if (options.format() == DataFormat.CHAT) out.println("data: chat template " + options.chatTemplate().describe());
+            if (options.format() == DataFormat.CHAT) {
+                out.println("data: chat template " + ChatTemplate.explain(config.data().chatTemplate(), options.chatTemplate()));
+            }
             TokenizedDataset train = TokenizedDataset.load(config.data().trainFiles(), tokenizer, options);
             out.println("data: train " + train.report());
             TrainingData trainData = TrainingData.of(train, new TrainingData.Options(t.microBatchSize(), config.data().packing(), true, t.seed()));
