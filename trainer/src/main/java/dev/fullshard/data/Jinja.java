@@ -7,6 +7,7 @@ import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.lib.tag.Tag;
@@ -23,6 +24,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * HubSpot's jinjava, set up to render Hugging Face chat templates as {@code transformers} does (Jinja2
@@ -36,10 +40,15 @@ import java.util.Map;
  *   <li>{@code raise_exception(message)}, with which templates reject a conversation;</li>
  *   <li>{@code {% generation %}...{% endgeneration %}}, which marks what the assistant says (TRL's
  *       convention): its output is wrapped in {@link #GENERATION_START} and {@link #GENERATION_END};</li>
- *   <li>two rewrites of the source, because jinjava's parser reads them otherwise: {@code x[::-1]} becomes
- *       {@code x|reverse|list}, and a keyword argument's value is parenthesised, since jinjava parses
- *       {@code namespace(i=messages|length - 1)} as {@code (i=messages|length) - 1}.</li>
+ *   <li>the tests {@code iterable}, {@code sequence} and {@code mapping} as Python means them (a string is
+ *       iterable), the {@code items} filter, and booleans printed as {@code True} and {@code False};</li>
+ *   <li>rewrites of the source where jinjava's parser reads Jinja2 otherwise: {@code x[::-1]} becomes
+ *       {@code x|reverse|list}; a keyword argument's value is parenthesised, since jinjava parses
+ *       {@code namespace(i=messages|length - 1)} as {@code (i=messages|length) - 1}; {@code not x is defined}
+ *       becomes {@code not (x is defined)}; and {@code lstrip_blocks} is applied here, as Jinja2 does it
+ *       (only whitespace between the start of a line and a block, and not before {@code {%+}).</li>
  * </ul>
+ * Nested interpretation is off, so text in a message that looks like template code stays text.
  * {@code strftime_now} is deliberately not defined: templates then take their fixed fallback date, so that
  * the same data gives the same tokens on every day (a resumed run must see the tokens it started with).
  */
@@ -53,18 +62,27 @@ final class Jinja {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
+        // lstrip_blocks is done in rewrite(): jinjava's also strips whitespace in the middle of a line.
+        // Nested interpretation off: text in a message that looks like {{ ... }} must stay text, never run.
         JinjavaConfig config = JinjavaConfig.newBuilder()
-                .withTrimBlocks(true).withLstripBlocks(true).withElResolver(resolver)
+                .withTrimBlocks(true).withLstripBlocks(false).withElResolver(resolver)
+                .withNestedInterpretationEnabled(false)
+                .withEnableRecursiveMacroCalls(true)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withParseWhitespaceControlStrictly(true)
                         .withUseNaturalOperatorPrecedence(true)
+                        .withIterateOverMapKeys(true)
                         .withKeepNullableLoopValues(true).build())
                 .build();
         jinjava = new Jinjava(config);
         Context global = jinjava.getGlobalContext();
         global.registerFilter(new ToJson());
+        global.registerFilter(new Items());
         global.registerTag(new Generation());
+        global.registerExpTest(new PythonTest("iterable", v -> v instanceof String || v instanceof Iterable<?> || v instanceof Map<?, ?>));
+        global.registerExpTest(new PythonTest("sequence", v -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?>));
+        global.registerExpTest(new PythonTest("mapping", v -> v instanceof Map<?, ?>));
         try {
             Method raise = Jinja.class.getDeclaredMethod("raiseException", String.class);
             raise.setAccessible(true); // this class is not public
@@ -87,7 +105,12 @@ final class Jinja {
         /** The output for these variables; a template error or a {@code raise_exception} is thrown as {@link TemplateException}. */
         String render(Map<String, Object> variables) {
             JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava, new Context(jinjava.getGlobalContext(), variables),
-                    jinjava.getGlobalConfig());
+                    jinjava.getGlobalConfig()) {
+                @Override
+                public String getAsString(Object value) {
+                    return value instanceof Boolean b ? (b ? "True" : "False") : super.getAsString(value);
+                }
+            };
             JinjavaInterpreter.pushCurrent(interpreter);
             try {
                 String out = interpreter.render(root);
@@ -104,7 +127,9 @@ final class Jinja {
         JinjavaInterpreter interpreter = jinjava.newInterpreter();
         JinjavaInterpreter.pushCurrent(interpreter);
         try {
-            Node root = interpreter.parse(rewrite(source));
+            // Jinja2 (keep_trailing_newline off) drops one newline at the end of a template file.
+            String body = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+            Node root = interpreter.parse(rewrite(body));
             fail(interpreter.getErrors(), name);
             return new Template(root, name);
         } finally {
@@ -150,23 +175,45 @@ final class Jinja {
         StringBuilder out = new StringBuilder(source.length() + 64);
         int i = 0, n = source.length();
         while (i < n) {
-            int open = nextCode(source, i);
+            int open = nextTag(source, i);
             if (open < 0) {
                 out.append(source, i, n);
                 break;
             }
-            out.append(source, i, open + 2);
-            String close = source.charAt(open + 1) == '{' ? "}}" : "%}";
-            i = rewriteCode(source, open + 2, close, out);
+            char kind = source.charAt(open + 1);
+            boolean keepSpace = open + 2 < n && source.charAt(open + 2) == '+';
+            int textEnd = open;
+            if (kind != '{' && !keepSpace) {
+                // lstrip_blocks: spaces and tabs from the start of a line (in the source) up to a block or comment.
+                int cut = open;
+                while (cut > i && (source.charAt(cut - 1) == ' ' || source.charAt(cut - 1) == '\t')) cut--;
+                if (cut == 0 || cut > i && source.charAt(cut - 1) == '\n' || cut == i && i == 0) textEnd = cut;
+            }
+            out.append(source, i, textEnd).append(source, open, open + 2);
+            int body = open + 2 + (keepSpace ? 1 : 0);
+            if (kind == '#') {
+                int end = source.indexOf("#}", body);
+                end = end < 0 ? n : end + 2;
+                out.append(source, body, end);
+                i = end;
+            } else {
+                i = rewriteCode(source, body, kind == '{' ? "}}" : "%}", out);
+            }
         }
         return out.toString();
     }
 
-    private static int nextCode(String s, int from) {
-        int a = s.indexOf("{{", from), b = s.indexOf("{%", from);
-        if (a < 0) return b;
-        return b < 0 ? a : Math.min(a, b);
+    private static int nextTag(String s, int from) {
+        int best = -1;
+        for (String open : new String[] {"{{", "{%", "{#"}) {
+            int at = s.indexOf(open, from);
+            if (at >= 0 && (best < 0 || at < best)) best = at;
+        }
+        return best;
     }
+
+    /** Jinja2 reads {@code not x is defined} as {@code not (x is defined)}; jinjava as {@code (not x) is defined}. */
+    private static final Pattern NOT_IS = Pattern.compile("not\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
 
     /** Copies one code region up to and including {@code close}, rewriting it; returns the index after it. */
     private static int rewriteCode(String s, int i, String close, StringBuilder out) {
@@ -189,6 +236,15 @@ final class Jinja {
                 i = end;
                 argStart = false;
                 continue;
+            }
+            if (s.startsWith("not", i) && (i == 0 || !Character.isJavaIdentifierPart(s.charAt(i - 1)))) {
+                Matcher m = NOT_IS.matcher(s).region(i, n);
+                if (m.lookingAt()) {
+                    out.append("not (").append(m.group(1)).append(" is ").append(m.group(2) == null ? "" : "not ").append(m.group(3)).append(')');
+                    i = m.end();
+                    argStart = false;
+                    continue;
+                }
             }
             if (s.startsWith("[::-1]", i)) {
                 out.append("|reverse|list");
@@ -249,11 +305,15 @@ final class Jinja {
                 case "strip" -> strip(s, chars(p), true, true);
                 case "lstrip" -> strip(s, chars(p), true, false);
                 case "rstrip" -> strip(s, chars(p), false, true);
-                case "startswith" -> p.length == 1 && p[0] instanceof String x ? s.startsWith(x) : null;
-                case "endswith" -> p.length == 1 && p[0] instanceof String x ? s.endsWith(x) : null;
-                case "split" -> p.length >= 1 && p[0] instanceof String sep && !sep.isEmpty() ? split(s, sep) : p.length == 0 ? splitWhitespace(s) : null;
+                case "startswith" -> p.length == 1 ? affixes(p[0]).stream().anyMatch(s::startsWith) : null;
+                case "endswith" -> p.length == 1 ? affixes(p[0]).stream().anyMatch(s::endsWith) : null;
+                case "split" -> p.length == 0 || p[0] == null ? splitWhitespace(s)
+                        : p[0] instanceof String sep && !sep.isEmpty() ? split(s, sep, p.length > 1 ? ((Number) p[1]).intValue() : -1) : null;
                 case "upper" -> s.toUpperCase(Locale.ROOT);
                 case "lower" -> s.toLowerCase(Locale.ROOT);
+                case "title" -> title(s);
+                case "capitalize" -> s.isEmpty() ? s : s.substring(0, 1).toUpperCase(Locale.ROOT) + s.substring(1).toLowerCase(Locale.ROOT);
+                case "count" -> p.length == 1 && p[0] instanceof String x && !x.isEmpty() ? (long) (split(s, x, -1).size() - 1) : null;
                 case "replace" -> p.length == 2 ? s.replace(String.valueOf(p[0]), String.valueOf(p[1])) : null;
                 case "find" -> p.length == 1 ? (long) s.indexOf(String.valueOf(p[0])) : null;
                 case "join" -> p.length == 1 && p[0] instanceof Iterable<?> parts ? join(s, parts) : null;
@@ -261,7 +321,7 @@ final class Jinja {
             };
         }
 
-        private static Object dictMethod(Map<?, ?> m, String method) {
+        static Object dictMethod(Map<?, ?> m, String method) {
             return switch (method) {
                 case "items" -> {
                     List<List<Object>> items = new ArrayList<>();
@@ -290,10 +350,30 @@ final class Jinja {
             return chars == null ? Character.isWhitespace(c) : chars.indexOf(c) >= 0;
         }
 
-        static List<String> split(String s, String separator) {
+        /** A string, or Python's tuple of strings (a list here). */
+        private static List<String> affixes(Object p) {
+            if (p instanceof String x) return List.of(x);
+            List<String> out = new ArrayList<>();
+            if (p instanceof Iterable<?> items) for (Object item : items) out.add(String.valueOf(item));
+            return out;
+        }
+
+        private static String title(String s) {
+            StringBuilder b = new StringBuilder(s.length());
+            boolean previousLetter = false;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                b.append(previousLetter ? Character.toLowerCase(c) : Character.toUpperCase(c));
+                previousLetter = Character.isLetter(c);
+            }
+            return b.toString();
+        }
+
+        /** Python's {@code s.split(separator, maxsplit)}; {@code maxsplit} < 0: no limit. */
+        static List<String> split(String s, String separator, int maxsplit) {
             List<String> parts = new ArrayList<>();
             int from = 0, at;
-            while ((at = s.indexOf(separator, from)) >= 0) {
+            while ((maxsplit < 0 || parts.size() < maxsplit) && (at = s.indexOf(separator, from)) >= 0) {
                 parts.add(s.substring(from, at));
                 from = at + separator.length();
             }
@@ -357,13 +437,46 @@ final class Jinja {
 
         @Override
         public Object filter(Object value, JinjavaInterpreter interpreter, String... args) {
-            return PythonJson.dumps(value, args.length > 0 ? Integer.parseInt(args[0]) : -1);
+            return filter(value, interpreter, args, Map.of());
+        }
+
+        /** {@code transformers}' signature: {@code tojson(ensure_ascii=False, indent=None, separators=None, sort_keys=False)}. */
+        @Override
+        public Object filter(Object value, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object ascii = kwargs.getOrDefault("ensure_ascii", args.length > 0 ? args[0] : null);
+            Object indent = kwargs.getOrDefault("indent", args.length > 1 ? args[1] : null);
+            Object sort = kwargs.getOrDefault("sort_keys", args.length > 3 ? args[3] : null);
+            return PythonJson.dumps(value, indent == null ? -1 : ((Number) indent).intValue(), truthy(ascii), truthy(sort));
+        }
+
+        private static boolean truthy(Object v) {
+            return v instanceof Boolean b ? b : v != null && Boolean.parseBoolean(String.valueOf(v));
+        }
+    }
+
+    /** Jinja2's {@code items} filter: a mapping's (key, value) pairs. */
+    private static final class Items implements Filter {
+        @Override
+        public String getName() {
+            return "items";
         }
 
         @Override
-        public Object filter(Object value, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
-            return PythonJson.dumps(value, indent == null ? -1 : ((Number) indent).intValue());
+        public Object filter(Object value, JinjavaInterpreter interpreter, String... args) {
+            return value instanceof Map<?, ?> m ? PythonMethods.dictMethod(m, "items") : List.of();
+        }
+    }
+
+    /** A Jinja2 test by Python's meaning of the word, replacing jinjava's. */
+    private record PythonTest(String name, Predicate<Object> test) implements ExpTest {
+        @Override
+        public String getName() {
+            return name;
+        }
+
+        @Override
+        public boolean evaluate(Object value, JinjavaInterpreter interpreter, Object... args) {
+            return test.test(value);
         }
     }
 

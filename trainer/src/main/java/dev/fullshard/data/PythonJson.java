@@ -1,25 +1,32 @@
 package dev.fullshard.data;
 
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * JSON text exactly as Python's {@code json.dumps(value, ensure_ascii=False, indent=...)} writes it, which
+ * JSON text exactly as Python's {@code json.dumps(value, ensure_ascii=..., indent=..., sort_keys=...)} writes it, which
  * is what chat templates' {@code tojson} produces in {@code transformers}: {@code ", "} and {@code ": "}
  * between items without an indent, one item per line with one. Tool schemas rendered into a prompt must
  * be the same characters, or the model is trained on other tokens than it is asked with.
  */
 final class PythonJson {
-    private PythonJson() {
-    }
-
-    /** {@code indent} < 0: on one line. */
-    static String dumps(Object value, int indent) {
+    /** {@code indent} < 0: on one line; {@code ascii}: characters above 127 as \\uXXXX; {@code sortKeys}: object keys sorted. */
+    static String dumps(Object value, int indent, boolean ascii, boolean sortKeys) {
         StringBuilder out = new StringBuilder();
-        write(value, indent, 0, out);
+        new PythonJson(indent, ascii, sortKeys).write(value, 0, out);
         return out.toString();
     }
 
-    private static void write(Object value, int indent, int depth, StringBuilder out) {
+    private final int indent;
+    private final boolean ascii, sortKeys;
+
+    private PythonJson(int indent, boolean ascii, boolean sortKeys) {
+        this.indent = indent;
+        this.ascii = ascii;
+        this.sortKeys = sortKeys;
+    }
+
+    private void write(Object value, int depth, StringBuilder out) {
         switch (value) {
             case null -> out.append("null");
             case String s -> string(s, out);
@@ -34,14 +41,15 @@ final class PythonJson {
                 }
                 out.append('{');
                 boolean first = true;
-                for (Map.Entry<?, ?> e : map.entrySet()) {
-                    separate(first, indent, depth + 1, out);
+                Map<?, ?> ordered = sortKeys ? new TreeMap<>(map) : map;
+                for (Map.Entry<?, ?> e : ordered.entrySet()) {
+                    separate(first, depth + 1, out);
                     first = false;
                     string(String.valueOf(e.getKey()), out);
                     out.append(": ");
-                    write(e.getValue(), indent, depth + 1, out);
+                    write(e.getValue(), depth + 1, out);
                 }
-                close(indent, depth, out).append('}');
+                close(depth, out).append('}');
             }
             case Iterable<?> list -> {
                 if (!list.iterator().hasNext()) {
@@ -51,17 +59,17 @@ final class PythonJson {
                 out.append('[');
                 boolean first = true;
                 for (Object item : list) {
-                    separate(first, indent, depth + 1, out);
+                    separate(first, depth + 1, out);
                     first = false;
-                    write(item, indent, depth + 1, out);
+                    write(item, depth + 1, out);
                 }
-                close(indent, depth, out).append(']');
+                close(depth, out).append(']');
             }
             default -> string(value.toString(), out);
         }
     }
 
-    private static void separate(boolean first, int indent, int depth, StringBuilder out) {
+    private void separate(boolean first, int depth, StringBuilder out) {
         if (indent < 0) {
             if (!first) out.append(", ");
             return;
@@ -70,12 +78,12 @@ final class PythonJson {
         out.append('\n').append(" ".repeat(indent * depth));
     }
 
-    private static StringBuilder close(int indent, int depth, StringBuilder out) {
+    private StringBuilder close(int depth, StringBuilder out) {
         if (indent >= 0) out.append('\n').append(" ".repeat(indent * depth));
         return out;
     }
 
-    private static void string(String s, StringBuilder out) {
+    private void string(String s, StringBuilder out) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -88,7 +96,7 @@ final class PythonJson {
                 case '\b' -> out.append("\\b");
                 case '\f' -> out.append("\\f");
                 default -> {
-                    if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+                    if (c < 0x20 || ascii && c > 0x7f) out.append(String.format("\\u%04x", (int) c));
                     else out.append(c);
                 }
             }

@@ -233,21 +233,43 @@ class ChatTemplateTest {
     }
 
     @Test
-    void pythonFeaturesTemplatesUse(@TempDir Path dir) {
+    void pythonFeaturesTemplatesUse() {
         Tokenizer tok = TOKENIZERS.get("qwen3");
-        // Expected strings are Python's own results for the same expressions (but Python prints True, jinjava true).
+        // Expected strings are Python's own results for the same expressions.
         String source = "{% set ns = namespace(n=messages|length - 1) %}{{ ns.n }}|"
                 + "{% for m in messages[::-1] %}{{ m.role }},{% endfor %}|"
-                + "{{ ' a b '.strip() }}|{{ 'x\\n\\n'.rstrip('\\n') }}|{{ 'a</t>b</t>'.split('</t>')|length }}|"
-                + "{{ 'abc'.startswith('ab') and not 'abc'.endswith('x') }}|"
+                + "{{ ' a b '.strip() }}|{{ 'x\\n\\n'.rstrip('\\n') }}|{{ 'a</t>b</t>'.split('</t>')|length }}|{{ 'a,b,c'.split(',', 1)[1] }}|"
+                + "{{ 'abc'.startswith('ab') and not 'abc'.endswith(['x', 'y']) }}|{{ 'hello wORLD'.title() }}|{{ 'banana'.count('an') }}|"
                 + "{{ {'a': [1, 'é'], 'b': {}, 'c': none, 'd': true}|tojson }}|{{ {'k': [1]}|tojson(indent=2) }}|"
-                + "{% for k, v in {'p': 1}.items() %}{{ k }}={{ v }}{% endfor %}|"
-                + "{% for i in range(5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}";
+                + "{{ {'b': 1, 'a': 'é'}|tojson(ensure_ascii=true, sort_keys=true) }}|"
+                + "{% for k, v in {'p': 1}.items() %}{{ k }}={{ v }}{% endfor %}|{% for k, v in {'q': 2}|items %}{{ k }}={{ v }}{% endfor %}|"
+                + "{% for k in {'r': 3} %}{{ k }}{% endfor %}|"
+                + "{% for i in range(5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}|"
+                + "{% if not undefined_flag is defined %}unset{% endif %}|{{ 'text' is iterable }}|{{ {} is mapping }}|{{ 1 == 1 }}";
         JinjaChatTemplate t = JinjaChatTemplate.of(source, tok.file());
-        List<Map<String, Object>> messages = new ArrayList<>();
-        messages.add(Map.of("role", "user", "content", "hey"));
-        messages.add(Map.of("role", "assistant", "content", "ok"));
-        assertThat(t.render(messages, null, false)).isEqualTo("1|assistant,user,|a b|x|3|true|"
-                + "{\"a\": [1, \"é\"], \"b\": {}, \"c\": null, \"d\": true}|{\n  \"k\": [\n    1\n  ]\n}|p=1|01");
+        List<Map<String, Object>> messages = List.of(Map.of("role", "user", "content", "hey"), Map.of("role", "assistant", "content", "ok"));
+        assertThat(t.render(messages, null, false)).isEqualTo("1|assistant,user,|a b|x|3|b,c|True|Hello World|2|"
+                + "{\"a\": [1, \"é\"], \"b\": {}, \"c\": null, \"d\": true}|{\n  \"k\": [\n    1\n  ]\n}|"
+                + "{\"a\": \"\\u00e9\", \"b\": 1}|p=1|q=2|r|01|unset|True|True|True");
+    }
+
+    /** Jinja2's whitespace rules as transformers sets them: trim_blocks, lstrip_blocks (line starts only), no trailing newline. */
+    @Test
+    void whitespaceFollowsJinja2() {
+        Tokenizer tok = TOKENIZERS.get("qwen3");
+        // The expected strings are what Python's jinja2 renders with trim_blocks and lstrip_blocks.
+        String source = "a {% if true %}b{% endif %}\n    {% if true %}\nc{% endif %}\n  {%+ if true %}d{% endif %}\n";
+        assertThat(JinjaChatTemplate.of(source, tok.file()).render(List.of(), null, false)).isEqualTo("a bc  d");
+        assertThat(JinjaChatTemplate.of("x\n  {% if true %}y{% endif %}  z{{ 1 }}\n", tok.file()).render(List.of(), null, false))
+                .isEqualTo("x\ny  z1");
+    }
+
+    /** Text in a message is data: what looks like template code in it is neither run nor removed. */
+    @Test
+    void templateCodeInAMessageStaysText() {
+        Tokenizer tok = TOKENIZERS.get("qwen3");
+        JinjaChatTemplate t = JinjaChatTemplate.of("{% for m in messages %}<{{ m.content }}>{% endfor %}", tok.file());
+        String content = "a {{ 1 + 2 }} {% if x %}b \\ \"q\" '";
+        assertThat(t.render(List.of(Map.of("role", "user", "content", content)), null, false)).isEqualTo("<" + content + ">");
     }
 }
