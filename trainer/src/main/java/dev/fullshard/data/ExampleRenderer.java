@@ -116,54 +116,61 @@ final class ExampleRenderer {
         JsonNode messages = root.get("messages");
         if (messages == null) throw new BadLine(Reason.MISSING_FIELD, "missing field \"messages\"");
         if (!messages.isArray()) throw new BadLine(Reason.WRONG_TYPE, "\"messages\" must be an array, got " + describe(messages));
+        List<JsonNode> turns = turns(messages, chat instanceof BuiltinChatTemplate);
         if (chat instanceof JinjaChatTemplate jinja) {
-            out.addAll(jinja.segments(jinjaMessages(messages), javaValue(root.get("tools")), encoder));
+            out.addAll(jinja.segments(jinjaMessages(turns), javaValue(root.get("tools")), encoder));
             return;
         }
         List<Message> list = new ArrayList<>();
-        int lastAssistant = -1;
-        for (int i = 0; i < messages.size(); i++) {
-            JsonNode m = messages.get(i);
-            String where = "messages[" + i + "]";
-            if (!m.isObject()) throw new BadLine(Reason.WRONG_TYPE, where + " must be an object {role, content}, got " + describe(m));
-            String role = requiredString(m, "role", where);
-            if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
-                throw new BadLine(Reason.UNKNOWN_ROLE, where + " has unknown role \"" + role + "\": expected system, user or assistant");
-            }
+        for (int i = 0; i < turns.size(); i++) {
+            JsonNode m = turns.get(i);
+            String where = "messages[" + i + "]", role = m.get("role").textValue();
             String content = role.equals("assistant") ? requiredString(m, "content", where) : presentString(m, "content", where);
-            if (role.equals("assistant")) lastAssistant = i;
             list.add(new Message(role, content));
         }
-        if (lastAssistant < 0) throw new BadLine(Reason.NO_ASSISTANT_TURN, "the conversation has no assistant turn to train on");
-        List<Message> used = list.subList(0, lastAssistant + 1);
-        if (chat == BuiltinChatTemplate.CHATML) chatml(used, out);
-        else llama2(used, out);
+        if (chat == BuiltinChatTemplate.CHATML) chatml(list, out);
+        else llama2(list, out);
     }
 
     /**
-     * The messages up to the last assistant one (later ones carry no targets), as the maps a Jinja template
-     * reads: every field passes through (tool_calls, reasoning_content, ...), so that the template decides
-     * what they mean. Only the role is checked here; the template rejects what it cannot render.
+     * The messages up to the last assistant one (later ones carry no targets), each checked to be an
+     * object with a string role; with {@code builtinRoles}, one the built-in templates know.
      */
-    private static List<Map<String, Object>> jinjaMessages(JsonNode messages) throws BadLine {
-        List<Map<String, Object>> list = new ArrayList<>();
+    private static List<JsonNode> turns(JsonNode messages, boolean builtinRoles) throws BadLine {
         int lastAssistant = -1;
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
             String where = "messages[" + i + "]";
             if (!m.isObject()) throw new BadLine(Reason.WRONG_TYPE, where + " must be an object {role, content}, got " + describe(m));
             String role = requiredString(m, "role", where);
-            JsonNode content = m.get("content");
-            if (content != null && !content.isNull() && !content.isTextual()) {
-                throw new BadLine(Reason.WRONG_TYPE, where + ": field \"content\" must be a string, got " + describe(content));
+            if (builtinRoles && !role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
+                throw new BadLine(Reason.UNKNOWN_ROLE, where + " has unknown role \"" + role + "\": expected system, user or assistant");
             }
             if (role.equals("assistant")) lastAssistant = i;
-            @SuppressWarnings("unchecked")
-            Map<String, Object> message = (Map<String, Object>) javaValue(m);
-            list.add(message);
         }
         if (lastAssistant < 0) throw new BadLine(Reason.NO_ASSISTANT_TURN, "the conversation has no assistant turn to train on");
-        return list.subList(0, lastAssistant + 1);
+        List<JsonNode> turns = new ArrayList<>();
+        for (int i = 0; i <= lastAssistant; i++) turns.add(messages.get(i));
+        return turns;
+    }
+
+    /**
+     * Messages as the maps a Jinja template reads: every field passes through (tool_calls,
+     * reasoning_content, ...), so that the template decides what they mean; the template rejects what it
+     * cannot render.
+     */
+    private static List<Map<String, Object>> jinjaMessages(List<JsonNode> turns) throws BadLine {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (int i = 0; i < turns.size(); i++) {
+            JsonNode content = turns.get(i).get("content");
+            if (content != null && !content.isNull() && !content.isTextual()) {
+                throw new BadLine(Reason.WRONG_TYPE, "messages[" + i + "]: field \"content\" must be a string, got " + describe(content));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> message = (Map<String, Object>) javaValue(turns.get(i));
+            list.add(message);
+        }
+        return list;
     }
 
     /** JSON as the maps, lists, strings, numbers and booleans a template works with; null for null or absent. */
