@@ -81,11 +81,6 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 TokenizerConfig.read(tokenizerFile.toAbsolutePath().resolveSibling(Tokenizer.CONFIG_FILE)));
     }
 
-    /** For tests: a template given as text. */
-    static JinjaChatTemplate of(String source, Path tokenizerFile) {
-        return new JinjaChatTemplate(source, "(given)", TokenizerConfig.read(tokenizerFile.toAbsolutePath().resolveSibling(Tokenizer.CONFIG_FILE)));
-    }
-
     private static String read(Path file) {
         try {
             return Files.readString(file);

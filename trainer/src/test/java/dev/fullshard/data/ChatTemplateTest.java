@@ -60,6 +60,16 @@ class ChatTemplateTest {
         }
     }
 
+    /** A template file of the user's, as data.chat_template names one. */
+    private static JinjaChatTemplate template(String source, Tokenizer tok) {
+        try {
+            Path file = Files.writeString(Files.createTempFile(tokenizers, "template", ".jinja"), source);
+            return (JinjaChatTemplate) ChatTemplate.resolve(file.toString(), tok.file());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static TokenizedDataset load(Path data, Tokenizer tokenizer, ChatTemplate template, Path dir) {
         return TokenizedDataset.load(List.of(data), tokenizer, DataOptions.of(DataFormat.CHAT, 4096).withChatTemplate(template)
                 .withCacheDir(dir.resolve("cache")));
@@ -246,7 +256,7 @@ class ChatTemplateTest {
                 + "{% for k in {'r': 3} %}{{ k }}{% endfor %}|"
                 + "{% for i in range(5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}|"
                 + "{% if not undefined_flag is defined %}unset{% endif %}|{{ 'text' is iterable }}|{{ {} is mapping }}|{{ 1 == 1 }}";
-        JinjaChatTemplate t = JinjaChatTemplate.of(source, tok.file());
+        JinjaChatTemplate t = template(source, tok);
         List<Map<String, Object>> messages = List.of(Map.of("role", "user", "content", "hey"), Map.of("role", "assistant", "content", "ok"));
         assertThat(t.render(messages, null, false)).isEqualTo("1|assistant,user,|a b|x|3|b,c|True|Hello World|2|"
                 + "{\"a\": [1, \"é\"], \"b\": {}, \"c\": null, \"d\": true}|{\n  \"k\": [\n    1\n  ]\n}|"
@@ -259,8 +269,8 @@ class ChatTemplateTest {
         Tokenizer tok = TOKENIZERS.get("qwen3");
         // The expected strings are what Python's jinja2 renders with trim_blocks and lstrip_blocks.
         String source = "a {% if true %}b{% endif %}\n    {% if true %}\nc{% endif %}\n  {%+ if true %}d{% endif %}\n";
-        assertThat(JinjaChatTemplate.of(source, tok.file()).render(List.of(), null, false)).isEqualTo("a bc  d");
-        assertThat(JinjaChatTemplate.of("x\n  {% if true %}y{% endif %}  z{{ 1 }}\n", tok.file()).render(List.of(), null, false))
+        assertThat(template(source, tok).render(List.of(), null, false)).isEqualTo("a bc  d");
+        assertThat(template("x\n  {% if true %}y{% endif %}  z{{ 1 }}\n", tok).render(List.of(), null, false))
                 .isEqualTo("x\ny  z1");
     }
 
@@ -268,7 +278,7 @@ class ChatTemplateTest {
     @Test
     void templateCodeInAMessageStaysText() {
         Tokenizer tok = TOKENIZERS.get("qwen3");
-        JinjaChatTemplate t = JinjaChatTemplate.of("{% for m in messages %}<{{ m.content }}>{% endfor %}", tok.file());
+        JinjaChatTemplate t = template("{% for m in messages %}<{{ m.content }}>{% endfor %}", tok);
         String content = "a {{ 1 + 2 }} {% if x %}b \\ \"q\" '";
         assertThat(t.render(List.of(Map.of("role", "user", "content", content)), null, false)).isEqualTo("<" + content + ">");
     }
