@@ -59,7 +59,7 @@ public final class LauncherCommand implements Callable<Integer> {
     // the network
     @Option(names = {"--network-interface", "--network_interface"}, description = "Network interface the ranks communicate over, e.g. eth0 (sets UCX_NET_DEVICES, FI_TCP_IFACE, FI_SOCKETS_IFACE, MPIR_CVAR_NEMESIS_TCP_NETWORK_IFACE and NCCL_SOCKET_IFNAME unless set; default: each engine chooses).") String networkInterface;
     @Option(names = {"--no-java", "--no-python", "--no_python"}, description = "Run the positional command itself per rank instead of the trainer.") boolean noJava;
-    @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
+    @Parameters(arity = "0..*", paramLabel = "ARGS", description = "train.yaml [key=value ...], bench [ARGS ...], or with --no-java: CMD [ARGS ...].") List<String> args = new ArrayList<>();
 
     @Spec CommandSpec commandSpec;
 
@@ -282,6 +282,9 @@ public final class LauncherCommand implements Callable<Integer> {
         require(Double.isFinite(seconds) && seconds > 0, option, "a number of seconds above 0", seconds);
     }
 
+    /** fullshard commands that run as ranks under the launcher, named as its first positional argument. */
+    static final Set<String> RANK_COMMANDS = Set.of("train", "bench");
+
     private List<String> rankCommand() {
         if (noJava) return List.copyOf(args);
         String java = ProcessHandle.current().info().command()
@@ -289,7 +292,9 @@ public final class LauncherCommand implements Callable<Integer> {
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         String opts = env.get("FULLSHARD_JAVA_OPTS");
         if (opts != null && !opts.isBlank()) cmd.addAll(List.of(opts.strip().split("\\s+")));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.fullshard.cli.FullshardCommand", "train"));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.fullshard.cli.FullshardCommand"));
+        // `launcher ... bench ...` runs that fullshard command on every rank; anything else is train's config.
+        if (!RANK_COMMANDS.contains(args.getFirst())) cmd.add("train");
         cmd.addAll(args);
         return cmd;
     }
