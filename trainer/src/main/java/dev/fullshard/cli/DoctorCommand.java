@@ -61,7 +61,7 @@ public final class DoctorCommand implements Callable<Integer> {
         return ok ? 0 : 1;
     }
 
-    private static int intraOpThreads() {
+    static int intraOpThreads() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
             return TorchStable.torch_get_num_threads(out) == 0 ? out.get(java.lang.foreign.ValueLayout.JAVA_INT, 0) : -1;

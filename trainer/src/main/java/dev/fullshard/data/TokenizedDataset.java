@@ -151,6 +151,22 @@ public final class TokenizedDataset {
         return targetBits;
     }
 
+    /**
+     * {@code examples} sequences of {@code length} random token ids below {@code vocabSize}, every token a
+     * target: what {@code fullshard bench} trains on, so that no data pipeline is measured.
+     */
+    public static TokenizedDataset synthetic(int examples, int length, int vocabSize, long seed) {
+        int[] tokens = new int[Math.multiplyExact(examples, length)];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < tokens.length; i++) tokens[i] = random.nextInt(vocabSize);
+        int[] offsets = new int[examples + 1];
+        for (int e = 0; e <= examples; e++) offsets[e] = e * length;
+        long[] targets = new long[(tokens.length + 63) / 64];
+        Arrays.fill(targets, -1L);
+        LoadReport report = new LoadReport(0, examples, tokens.length, 0, 0, Map.of(), CacheStatus.BUILT);
+        return new TokenizedDataset(tokens, offsets, targets, length, 0, report);
+    }
+
     private int checkPosition(int example, int position) {
         if (position < 0 || position >= length(example)) {
             throw new IndexOutOfBoundsException("position " + position + " of example " + example + " (length " + length(example) + ")");

@@ -17,7 +17,7 @@ import java.util.function.ToDoubleFunction;
 
 /** The loss (training and evaluation) and learning-rate curves of a run, drawn into a PNG with Java2D. */
 public final class LossPlot {
-    private static final int WIDTH = 960, HEIGHT = 640, MARGIN = 70;
+    static final int WIDTH = 960, HEIGHT = 640, MARGIN = 70;
 
     private LossPlot() {
     }
@@ -34,7 +34,7 @@ public final class LossPlot {
         int half = (HEIGHT - 3 * MARGIN / 2) / 2;
         double lossMax = Math.max(max(train, MetricsLog.Point::loss), max(eval, MetricsLog.EvalPoint::loss));
         double lossMin = Math.min(min(train, MetricsLog.Point::loss), min(eval, MetricsLog.EvalPoint::loss));
-        Panel loss = new Panel(MARGIN / 2, half, maxStep, lossMin, lossMax, "loss");
+        Panel loss = new Panel(MARGIN / 2, half, maxStep, lossMin, lossMax, "loss", "step");
         loss.axes(g);
         loss.line(g, train, MetricsLog.Point::step, MetricsLog.Point::loss, new Color(31, 119, 180));
         loss.line(g, eval, MetricsLog.EvalPoint::step, MetricsLog.EvalPoint::loss, new Color(214, 39, 40));
@@ -42,10 +42,14 @@ public final class LossPlot {
         g.drawString("train loss", WIDTH - 220, MARGIN / 2 + 18);
         g.setColor(new Color(214, 39, 40));
         g.drawString("eval loss", WIDTH - 120, MARGIN / 2 + 18);
-        Panel lr = new Panel(MARGIN + half, half, maxStep, 0, max(train, MetricsLog.Point::lr), "learning rate");
+        Panel lr = new Panel(MARGIN + half, half, maxStep, 0, max(train, MetricsLog.Point::lr), "learning rate", "step");
         lr.axes(g);
         lr.line(g, train, MetricsLog.Point::step, MetricsLog.Point::lr, new Color(44, 160, 44));
         g.dispose();
+        writePng(image, file);
+    }
+
+    static void writePng(BufferedImage image, Path file) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         ImageIO.write(image, "png", tmp.toFile());
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -59,8 +63,8 @@ public final class LossPlot {
         return points.stream().mapToDouble(value).filter(Double::isFinite).min().orElse(0);
     }
 
-    /** One plot area: steps across, values up. */
-    private record Panel(int top, int height, long maxStep, double low, double high, String title) {
+    /** One plot area: steps (or {@code xLabel}) across, values up. */
+    record Panel(int top, int height, double maxStep, double low, double high, String title, String xLabel) {
         int x(double step) {
             return MARGIN + (int) Math.round((WIDTH - 2 * MARGIN) * step / maxStep);
         }
@@ -77,7 +81,20 @@ public final class LossPlot {
             g.drawString(title, MARGIN, top - 6);
             g.drawString(String.format(Locale.ROOT, "%.3g", high), 8, top + 12);
             g.drawString(String.format(Locale.ROOT, "%.3g", low), 8, top + height);
-            g.drawString("step " + maxStep, WIDTH - MARGIN - 60, top + height + 16);
+            g.drawString(xLabel + " " + (long) maxStep, WIDTH - MARGIN - 60, top + height + 16);
+        }
+
+        /** A dot at each point, and its x value under the axis: for a few measured points rather than a curve. */
+        <T> void marks(Graphics2D g, List<T> points, ToDoubleFunction<T> step, ToDoubleFunction<T> value, Color color) {
+            for (T p : points) {
+                double v = value.applyAsDouble(p);
+                if (!Double.isFinite(v)) continue;
+                int x = x(step.applyAsDouble(p));
+                g.setColor(color);
+                g.fillOval(x - 4, y(v) - 4, 8, 8);
+                g.setColor(Color.BLACK);
+                g.drawString(String.format(Locale.ROOT, "%.0f", step.applyAsDouble(p)), x - 4, top + height + 16);
+            }
         }
 
         <T> void line(Graphics2D g, List<T> points, ToDoubleFunction<T> step, ToDoubleFunction<T> value, Color color) {

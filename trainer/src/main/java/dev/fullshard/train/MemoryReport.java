@@ -43,8 +43,8 @@ final class MemoryReport {
         activations = Math.max(activations, bytes);
     }
 
-    /** Every rank calls this at the same moment; rank 0 writes. */
-    void log(String when, MetricsLog metrics, PrintWriter out) {
+    /** Every rank's values, field after field ({@link #FIELDS}); every rank calls this at the same moment. */
+    private long[] allRanks() {
         ShardedModel.Memory m = model.memory();
         long deviceUsed = comm.device().type() == Device.Type.CUDA ? Cuda.memory(comm.device()).used() : 0;
         long[] mine = {m.parameterBytes(), m.gradientBytes(), optimizerBytes, m.gatheredPeakBytes(), m.unshardedGradientPeakBytes(), activations,
@@ -52,12 +52,29 @@ final class MemoryReport {
         long[] all = new long[mine.length * comm.size()];
         System.arraycopy(mine, 0, all, comm.rank() * mine.length, mine.length);
         comm.allReduceSum(all);
+        return all;
+    }
+
+    /** Each field's largest value over the ranks, by name; every rank calls this at the same moment. */
+    Map<String, Long> largest() {
+        long[] all = allRanks();
+        Map<String, Long> max = new LinkedHashMap<>();
+        for (int r = 0; r < comm.size(); r++) {
+            for (int f = 0; f < FIELDS.size(); f++) max.merge(FIELDS.get(f), all[r * FIELDS.size() + f], Math::max);
+        }
+        return max;
+    }
+
+    /** Every rank calls this at the same moment; rank 0 writes. */
+    void log(String when, MetricsLog metrics, PrintWriter out) {
+        long[] all = allRanks();
+        int fields = FIELDS.size();
         List<Map<String, Object>> ranks = new ArrayList<>();
-        long[] max = new long[mine.length];
+        long[] max = new long[fields];
         for (int r = 0; r < comm.size(); r++) {
             Map<String, Object> one = new LinkedHashMap<>();
-            for (int f = 0; f < mine.length; f++) {
-                long v = all[r * mine.length + f];
+            for (int f = 0; f < fields; f++) {
+                long v = all[r * fields + f];
                 one.put(FIELDS.get(f), v);
                 max[f] = Math.max(max[f], v);
             }
@@ -70,7 +87,7 @@ final class MemoryReport {
         out.printf(Locale.ROOT, "memory (%s, largest rank): parameters %s, gradients %s, optimizer %s, gathered weights peak %s, "
                         + "unsharded gradients peak %s, activations peak %s%n", when, mib(max[0]), mib(max[1]), mib(max[2]), mib(max[3]),
                 mib(max[4]), mib(max[5]));
-        if (deviceUsed > 0) out.printf(Locale.ROOT, "memory (%s, largest rank): %s in use on the GPU%n", when, mib(max[6]));
+        if (max[6] > 0) out.printf(Locale.ROOT, "memory (%s, largest rank): %s in use on the GPU%n", when, mib(max[6]));
     }
 
     private static String mib(long bytes) {

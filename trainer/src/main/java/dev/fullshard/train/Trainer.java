@@ -96,27 +96,38 @@ public final class Trainer {
 
         Path modelDir = config.model().path();
         ModelConfig modelConfig = HfConfig.read(modelDir);
-        try (ShardGroups groups = shardGroups(); ShardedModel model = new ShardedModel(comm, groups, modelConfig, shardingOptions(compute))) {
-            try (CheckpointReader reader = CheckpointReader.open(modelDir)) {
-                WeightNames.check(modelConfig, reader.shapes(), modelDir);
-                model.load(ParameterSource.of(reader));
-            }
+        TrainConfig.Distributed d = config.distributed();
+        try (ShardGroups groups = shardGroups(d, comm); ShardedModel model = new ShardedModel(comm, groups, modelConfig, shardingOptions(d, compute, comm))) {
+            loadWeights(model, modelDir);
             return train(model, modelDir);
         }
     }
 
+    /** The weights of the Hugging Face directory {@code modelDir}, each rank reading its pieces. */
+    static void loadWeights(ShardedModel model, Path modelDir) throws IOException {
+        try (CheckpointReader reader = CheckpointReader.open(modelDir)) {
+            WeightNames.check(model.config(), reader.shapes(), modelDir);
+            model.load(ParameterSource.of(reader));
+        }
+    }
+
     /** hybrid_shard: groups of {@code shard_group_size} ranks, by default the ranks of each node; otherwise one group of all. */
-    private ShardGroups shardGroups() {
-        TrainConfig.Distributed d = config.distributed();
+    static ShardGroups shardGroups(TrainConfig.Distributed d, Communicator comm) {
         if (d.sharding() != TrainConfig.Sharding.HYBRID_SHARD || comm.size() == 1) return ShardGroups.whole(comm);
         int size = d.shardGroupSize() > 0 ? d.shardGroupSize() : ShardGroups.ranksPerNode(System.getenv(), comm.rank());
         return ShardGroups.hybrid(comm, size);
     }
 
-    private ShardedModel.Options shardingOptions(DType compute) {
-        TrainConfig.Distributed d = config.distributed();
+    static ShardedModel.Options shardingOptions(TrainConfig.Distributed d, DType compute, Communicator comm) {
         return new ShardedModel.Options(d.sharding() != TrainConfig.Sharding.NO_SHARD, d.sharding() != TrainConfig.Sharding.SHARD_GRAD_OP,
                 d.prefetch(), compute, d.reduceDtype().dtype(), d.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH, comm.device());
+    }
+
+    /** The model's options for training: compute dtype, activation checkpointing, device, and the GPU's loss chunks. */
+    static CausalLm.Options modelOptions(DType compute, boolean checkpointing, Device device) {
+        CausalLm.Options options = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(checkpointing).withDevice(device);
+        // A GPU runs the LM head's matmuls best in large chunks; the logits of 4,096 tokens × 32k vocabulary are 0.5 GB in float32.
+        return device.type() == Device.Type.CUDA ? options.withLossChunkTokens(CUDA_LOSS_CHUNK_TOKENS) : options;
     }
 
     private Result train(ShardedModel model, Path modelDir) throws IOException {
@@ -136,10 +147,7 @@ public final class Trainer {
         TrainConfig.LossScaling ls = config.lossScaling();
         LossScaler scaler = config.mixedPrecision() == TrainConfig.Precision.FP16
                 ? new LossScaler(comm.device(), ls.initScale(), ls.growthFactor(), ls.backoffFactor(), ls.growthInterval()) : null;
-        CausalLm.Options modelOptions = CausalLm.Options.defaults().withComputeDtype(compute).withCheckpointing(t.activationCheckpointing())
-                .withDevice(comm.device());
-        // A GPU runs the LM head's matmuls best in large chunks; the logits of 4,096 tokens × 32k vocabulary are 0.5 GB in float32.
-        if (comm.device().type() == Device.Type.CUDA) modelOptions = modelOptions.withLossChunkTokens(CUDA_LOSS_CHUNK_TOKENS);
+        CausalLm.Options modelOptions = modelOptions(compute, t.activationCheckpointing(), comm.device());
         TrainStep trainStep = new TrainStep(comm, model, new CausalLm(modelConfig, model, modelOptions.withLabelSmoothing(t.labelSmoothing())),
                 optimizer, scaler, t);
         Validator validator = evalData == null ? null : new Validator(comm, model, new CausalLm(modelConfig, model, modelOptions), evalData);
