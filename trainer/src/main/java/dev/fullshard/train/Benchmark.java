@@ -24,6 +24,7 @@ import dev.fullshard.tensor.TensorScope;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -183,14 +184,22 @@ public final class Benchmark {
         }
     }
 
+    /** The kernel's host name: a name lookup (InetAddress) can stall for seconds on a node with odd DNS. */
+    private static String hostName() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (IOException e) {
+            try {
+                return InetAddress.getLocalHost().getHostName();
+            } catch (IOException again) {
+                return "unknown";
+            }
+        }
+    }
+
     /** Every rank's host name, in rank order (one all-reduce of the names' bytes). */
     static List<String> hosts(Communicator comm) {
-        String mine;
-        try {
-            mine = InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            mine = "unknown";
-        }
+        String mine = hostName();
         byte[] bytes = Arrays.copyOf(mine.getBytes(StandardCharsets.UTF_8), HOST_BYTES);
         long[] all = new long[HOST_BYTES * comm.size()];
         for (int i = 0; i < HOST_BYTES; i++) all[comm.rank() * HOST_BYTES + i] = bytes[i] & 0xFF;
