@@ -36,7 +36,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure training throughput (tokens/s, TFLOP/s, MFU, step split, memory) on synthetic tokens.",
-        subcommands = ScalingReport.Command.class)
+        subcommands = {ScalingReport.Command.class, BenchCommCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     /** Dense bf16 peaks from the vendors' datasheets, TFLOP/s, by a part of the name CUDA reports. Most specific first. */
     static final List<Map.Entry<String, Double>> GPU_PEAK_BF16_TFLOPS = List.of(
@@ -145,7 +145,8 @@ public final class BenchCommand implements Callable<Integer> {
         return new Benchmark.Setup(config, dir, name, b, t, a, precision, distributed, ac, warmup, steps);
     }
 
-    private static TrainConfig.DeviceChoice deviceChoice(String name) {
+    /** The {@code --device} of bench and its subcommands. */
+    static TrainConfig.DeviceChoice deviceChoice(String name) {
         for (TrainConfig.DeviceChoice c : TrainConfig.DeviceChoice.values()) if (c.name().equalsIgnoreCase(name)) return c;
         throw new IllegalArgumentException("--device " + name + ": expected auto, cpu or cuda");
     }

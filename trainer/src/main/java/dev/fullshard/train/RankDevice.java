@@ -7,7 +7,7 @@ import dev.fullshard.tensor.Device;
 import java.util.Map;
 
 /** The device a rank computes on, from the config's {@code device} and the launcher's {@code LOCAL_RANK}. */
-final class RankDevice {
+public final class RankDevice {
     private RankDevice() {
     }
 
@@ -15,7 +15,7 @@ final class RankDevice {
      * cpu, or GPU {@code LOCAL_RANK} (0 without a launcher), made this thread's current CUDA device. Throws
      * with the reason when {@code cuda} is asked for and cannot be had.
      */
-    static Device select(TrainConfig.DeviceChoice choice, Map<String, String> env) {
+    public static Device select(TrainConfig.DeviceChoice choice, Map<String, String> env) {
         return switch (choice) {
             case CPU -> Device.CPU;
             case CUDA -> gpu(env);
