@@ -102,7 +102,8 @@ public final class BenchCommCommand implements Callable<Integer> {
     /** A power of two of at least 4 bytes (one float32), as {@code 4096}, {@code 4K}, {@code 64M} or {@code 1G}. */
     static long parseBytes(String flag, String text) {
         Matcher m = SIZE.matcher(text.strip());
-        if (m.matches() && m.group(1).length() < 12) {
+        // At most 2^32 - 1 before the unit, so the shift cannot overflow.
+        if (m.matches() && m.group(1).length() <= 10 && Long.parseLong(m.group(1)) < 1L << 32) {
             int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
                 case "K" -> 10;
                 case "M" -> 20;
