@@ -2,6 +2,9 @@ package dev.fullshard.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fullshard.dist.CollectiveBandwidth.Op;
+import dev.fullshard.dist.CorruptLastElement;
+import dev.fullshard.dist.ThreadRanks;
 import dev.fullshard.tensor.NoLeakedTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -12,6 +15,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -88,5 +93,28 @@ class BenchCommCommandTest {
         assertThat(root.get("results").get(0).get("op").asText()).isEqualTo("all_reduce");
         assertThat(root.get("results").get(0).get("bytes").asLong()).isEqualTo(1024);
         assertThat(root.get("results").get(0).get("busbw_gb_s").asDouble()).isZero();
+    }
+
+    @Test
+    void aWrongResultOnOneRankFailsEveryRank() throws Exception {
+        BenchCommCommand.Settings settings = new BenchCommCommand.Settings(1024, 2048, List.of(Op.ALL_REDUCE, Op.REDUCE_SCATTER), 1, 2);
+        Map<Integer, Result> results = new ConcurrentHashMap<>();
+        ThreadRanks.run(2, comm -> {
+            StringWriter out = new StringWriter(), err = new StringWriter();
+            int code = BenchCommCommand.run(new CorruptLastElement(comm, 1), settings, null, new PrintWriter(out), new PrintWriter(err));
+            results.put(comm.rank(), new Result(code, out.toString(), err.toString()));
+        });
+        Result rank0 = results.get(0), rank1 = results.get(1);
+        assertThat(rank0.exitCode()).isEqualTo(1);
+        assertThat(rank1.exitCode()).isEqualTo(1);
+        assertThat(rank0.out().lines().filter(l -> l.endsWith("  WRONG on ranks [1]"))).hasSize(4);
+        assertThat(rank0.out()).contains("# 4 of 4 results WRONG (each rank printed its first wrong element)");
+        assertThat(rank0.err()).isEqualTo("fullshard bench comm: 4 of 4 results wrong" + System.lineSeparator());
+        assertThat(rank1.out()).isEmpty();
+        assertThat(rank1.err().lines()).containsExactly(
+                "fullshard bench comm: all_reduce of 1K on rank 1: 1 of 256 elements wrong; the first, element 255, is -7.0, expected 3.0",
+                "fullshard bench comm: all_reduce of 2K on rank 1: 1 of 512 elements wrong; the first, element 511, is -7.0, expected 3.0",
+                "fullshard bench comm: reduce_scatter of 1K on rank 1: 1 of 128 elements wrong; the first, element 127, is -7.0, expected 5.0",
+                "fullshard bench comm: reduce_scatter of 2K on rank 1: 1 of 256 elements wrong; the first, element 255, is -7.0, expected 5.0");
     }
 }
