@@ -23,13 +23,8 @@ public final class LossPlot {
     }
 
     public static void write(Path file, List<MetricsLog.Point> train, List<MetricsLog.EvalPoint> eval) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        BufferedImage image = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, WIDTH, HEIGHT);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+        BufferedImage image = canvas();
+        Graphics2D g = graphics(image);
         long maxStep = Math.max(1, Math.max(train.isEmpty() ? 0 : train.getLast().step(), eval.isEmpty() ? 0 : eval.getLast().step()));
         int half = (HEIGHT - 3 * MARGIN / 2) / 2;
         double lossMax = Math.max(max(train, MetricsLog.Point::loss), max(eval, MetricsLog.EvalPoint::loss));
@@ -47,6 +42,22 @@ public final class LossPlot {
         lr.line(g, train, MetricsLog.Point::step, MetricsLog.Point::lr, new Color(44, 160, 44));
         g.dispose();
         writePng(image, file);
+    }
+
+    /** A plot's image: no display is needed. */
+    static BufferedImage canvas() {
+        System.setProperty("java.awt.headless", "true");
+        return new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
+    }
+
+    /** Drawing on {@code image}: white, antialiased, in the plots' font. */
+    static Graphics2D graphics(BufferedImage image) {
+        Graphics2D g = image.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, WIDTH, HEIGHT);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+        return g;
     }
 
     static void writePng(BufferedImage image, Path file) throws IOException {

@@ -1,9 +1,7 @@
 package dev.fullshard.train;
 
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,14 +21,9 @@ public final class ScalingPlot {
     }
 
     public static void write(Path file, List<Point> points) throws IOException {
-        System.setProperty("java.awt.headless", "true");
         int width = LossPlot.WIDTH, height = LossPlot.HEIGHT, margin = LossPlot.MARGIN;
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, width, height);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+        BufferedImage image = LossPlot.canvas();
+        Graphics2D g = LossPlot.graphics(image);
         int half = (height - 3 * margin / 2) / 2;
         Point first = points.getFirst();
         double maxWorld = points.getLast().world();
