@@ -9,7 +9,8 @@ import picocli.CommandLine.ScopeType;
 /** The {@code fullshard} command: the trainer's entry point. */
 @Command(name = "fullshard", mixinStandardHelpOptions = true, version = "fullshard 0.1.0",
         description = "Full-parameter fine-tuning of decoder LLMs on libtorch, from Java.",
-        subcommands = {DoctorCommand.class, InitModelCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class, AnswerCommand.class, DataCommand.class, BenchCommand.class,
+        subcommands = {DoctorCommand.class, InitModelCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class, AnswerCommand.class,
+                DataCommand.class, BenchCommand.class, PlanCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FullshardCommand implements Runnable {
     @Option(names = "--torch-lib", scope = ScopeType.INHERIT, paramLabel = "DIR",

@@ -115,8 +115,13 @@ public final class Layers {
 
         /** The kernel for tensors like {@code q}. */
         public static AttentionKernel of(Tensor q) {
-            if (q.device().type() == Device.Type.CPU) return CPU_FLASH;
-            return q.dtype() == DType.BF16 || q.dtype() == DType.F16 ? CUDA_FLASH : MATH;
+            return of(q.device().type(), q.dtype());
+        }
+
+        /** The kernel for tensors of {@code dtype} on a device of type {@code device}. */
+        public static AttentionKernel of(Device.Type device, DType dtype) {
+            if (device == Device.Type.CPU) return CPU_FLASH;
+            return dtype == DType.BF16 || dtype == DType.F16 ? CUDA_FLASH : MATH;
         }
 
         /** Throws unless q, k, v are (B, H, L, E) tensors with equal head counts that this kernel can run on. */

@@ -53,7 +53,7 @@ public final class Trainer {
     public record Result(long steps, double lastLoss, double evalLoss, Path checkpoint, Path export, String stoppedBy) {
     }
 
-    private static final int CUDA_LOSS_CHUNK_TOKENS = 4096;
+    static final int CUDA_LOSS_CHUNK_TOKENS = 4096;
 
     private final TrainConfig config;
     private final StopRequest stop;
