@@ -45,20 +45,8 @@ class LauncherShardingTest {
         return TinyFixtures.trainConfig(tmp, model, name, sharding, STEPS, extra);
     }
 
-    /** Runs the launcher to completion; returns the run's output folder. */
     private Path launch(Path yaml, int nproc, String... overrides) throws Exception {
-        List<String> command = TinyFixtures.launcherCommand("--standalone", "--nproc", Integer.toString(nproc),
-                "--log-dir", tmp.resolve("logs").toString(), yaml.toString());
-        command.addAll(List.of(overrides));
-        Path log = tmp.resolve(yaml.getFileName() + "-" + nproc + ".log");
-        ProcessBuilder pb = TinyFixtures.launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("FULLSHARD_NUM_THREADS", "1");
-        Process p = pb.start();
-        assertThat(p.waitFor(8, TimeUnit.MINUTES)).as("launcher finished").isTrue();
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(output).isZero();
-        String name = yaml.getFileName().toString().replace(".yaml", "");
-        return tmp.resolve(name + "-out");
+        return TinyFixtures.launch(tmp, yaml, nproc, overrides);
     }
 
     /** The full fp32 master weights of a checkpoint, whatever world size wrote it. */

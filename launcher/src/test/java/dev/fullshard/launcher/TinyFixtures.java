@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fullshard.cli.FullshardCommand;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -99,6 +101,25 @@ final class TinyFixtures {
         pb.environment().remove("OMP_NUM_THREADS");
         pb.environment().remove("OPENBLAS_NUM_THREADS");
         return pb;
+    }
+
+    /**
+     * Runs the launcher on {@code yaml} (a {@link #trainConfig} in {@code dir}) as {@code nproc} local ranks of one
+     * intra-op thread each, to completion; returns the run's output folder.
+     */
+    static Path launch(Path dir, Path yaml, int nproc, String... overrides) throws Exception {
+        List<String> command = launcherCommand("--standalone", "--nproc", Integer.toString(nproc),
+                "--log-dir", dir.resolve("logs").toString(), yaml.toString());
+        command.addAll(List.of(overrides));
+        Path log = dir.resolve(yaml.getFileName() + "-" + nproc + ".log");
+        ProcessBuilder pb = launcherProcess(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("FULLSHARD_NUM_THREADS", "1");
+        Process p = pb.start();
+        assertThat(p.waitFor(8, TimeUnit.MINUTES)).as("launcher finished").isTrue();
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(output).isZero();
+        String name = yaml.getFileName().toString().replace(".yaml", "");
+        return dir.resolve(name + "-out");
     }
 
     /** The lines of a run's {@code metrics.jsonl} whose {@code type} is {@code type}, in order. */

@@ -134,15 +134,21 @@ public record MemoryPlan(long parameters, long gradients, long optimizer, long g
     /**
      * ShardedModel's unsharded gradient buffers (none when a replica adds fp32 gradients in place): a unit's
      * buffer lives until the reduction issued after it completes, one unit later, so two neighbours are alive
-     * at once; the tied embedding's from the head to the end. A rank that runs several passes per step and
-     * reduces only in the last keeps every unit's buffer.
+     * at once; the tied embedding's from the head to the end. The embedding's reduction, the last of a pass, is
+     * completed only in the next pass's head, so with several passes per step the embedding's buffer meets the
+     * head's (and, tied, the next pass's embedding buffer). A rank that runs several passes per step and reduces
+     * only in the last keeps every unit's buffer.
      */
     private static long unshardedGradientsPeak(ShardLayout layout, ModelConfig model, Job job, boolean replicated) {
         if (replicated && job.reduceDtype() == DType.F32) return 0;
         long[] unit = unitBytes(layout, job.reduceDtype());
+        int head = unit.length - 1;
+        boolean severalPasses = job.passesPerStep() > 1;
         boolean everyPass = !replicated && job.gradientSync() == TrainConfig.GradientSync.EVERY_MICRO_BATCH;
-        if (!everyPass && job.passesPerStep() > 1) return sum(unit);
-        return model.tieWordEmbeddings() ? unit[0] + maxNeighbours(unit, 1) : maxNeighbours(unit, 0);
+        if (!everyPass && severalPasses) return sum(unit);
+        long onePass = model.tieWordEmbeddings() ? unit[0] + maxNeighbours(unit, 1) : maxNeighbours(unit, 0);
+        if (!severalPasses) return onePass;
+        return Math.max(onePass, model.tieWordEmbeddings() ? 2 * unit[0] + unit[head] : unit[0] + unit[head]);
     }
 
     /**
