@@ -279,7 +279,7 @@ public final class PlanCommand implements Callable<Integer> {
 
     // ================================================================ output
 
-    private static void print(PrintWriter out, ModelChoice model, Job job, MemoryPlan plan, Long capacity, List<Suggestion> suggestions) {
+    private void print(PrintWriter out, ModelChoice model, Job job, MemoryPlan plan, Long capacity, List<Suggestion> suggestions) {
         ModelConfig c = model.config();
         long params = ShardLayout.of(c, 1).numel();
         out.printf(Locale.ROOT, "plan: %s (%s, %,d parameters), %s%n", model.label(), c.architecture().modelType(), params, describe(job));
@@ -300,7 +300,8 @@ public final class PlanCommand implements Callable<Integer> {
         row(out, "= total", "", plan.total());
         if (capacity == null) return;
         boolean fits = plan.total() <= capacity;
-        out.printf(Locale.ROOT, "fits in %s: %s (%.1f%% of it)%n", gib(capacity), fits ? "yes" : "no", 100.0 * plan.total() / capacity);
+        String device = gpu != null ? gpu.strip().toLowerCase(Locale.ROOT) + " (" + gib(capacity) + ")" : gib(capacity);
+        out.printf(Locale.ROOT, "fits in %s: %s (%.1f%% of it)%n", device, fits ? "yes" : "no", 100.0 * plan.total() / capacity);
         for (Suggestion s : suggestions) {
             out.printf(Locale.ROOT, "  %s: %s, %s%n", s.change(), gib(s.plan().total()), s.plan().total() <= capacity ? "fits" : "does not fit");
         }
@@ -315,7 +316,7 @@ public final class PlanCommand implements Callable<Integer> {
     }
 
     private static void row(PrintWriter out, String name, String what, long bytes) {
-        out.printf(Locale.ROOT, "  %-26s %12s  %s%n", name, gib(bytes), what);
+        out.println(String.format(Locale.ROOT, "  %-26s %12s  %s", name, gib(bytes), what).stripTrailing());
     }
 
     private static String gib(long bytes) {

@@ -85,7 +85,7 @@ class PlanCommandTest {
     void anEightBModelOnOneH100DoesNotFitAndMoreRanksAreSuggested() {
         Run r = plan("--preset", "8b", "--world", "1", "--micro-batch", "1", "--seq-len", "2048", "--gpu", "h100");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("fits in 79.65 GiB: no").containsPattern("with \\d+ ranks, full_shard: [0-9.]+ GiB, fits");
+        assertThat(r.out()).contains("fits in h100 (79.65 GiB): no").containsPattern("with \\d+ ranks, full_shard: [0-9.]+ GiB, fits");
         for (String row : new String[]{"parameters", "gradients", "optimizer", "gathered_peak", "unsharded_gradients_peak", "activations_peak", "= total"}) {
             assertThat(r.out()).contains("  " + row + " ");
         }
