@@ -74,7 +74,7 @@ public final class LossPlot {
         return points.stream().mapToDouble(value).filter(Double::isFinite).min().orElse(0);
     }
 
-    /** One plot area: steps (or {@code xLabel}) across, values up. */
+    /** One plot area: steps (or {@code xLabel}; empty: no label at the axis's end) across, values up. */
     record Panel(int top, int height, double maxStep, double low, double high, String title, String xLabel) {
         int x(double step) {
             return MARGIN + (int) Math.round((WIDTH - 2 * MARGIN) * step / maxStep);
@@ -92,7 +92,7 @@ public final class LossPlot {
             g.drawString(title, MARGIN, top - 6);
             g.drawString(String.format(Locale.ROOT, "%.3g", high), 8, top + 12);
             g.drawString(String.format(Locale.ROOT, "%.3g", low), 8, top + height);
-            g.drawString(xLabel + " " + (long) maxStep, WIDTH - MARGIN - 60, top + height + 16);
+            if (!xLabel.isEmpty()) g.drawString(xLabel + " " + (long) maxStep, WIDTH - MARGIN - 60, top + height + 16);
         }
 
         /** A dot at each point, and its x value under the axis: for a few measured points rather than a curve. */

@@ -30,13 +30,13 @@ public final class ScalingPlot {
         double perRank = first.tokensPerSecond() / first.world();
         List<Point> ideal = points.stream().map(p -> new Point(p.world(), perRank * p.world(), 1, 0)).toList();
         double top = Math.max(ideal.getLast().tokensPerSecond(), points.stream().mapToDouble(Point::tokensPerSecond).max().orElse(1));
-        LossPlot.Panel throughput = new LossPlot.Panel(margin / 2, half, maxWorld, 0, top, "tokens/s (all ranks)", "world");
+        LossPlot.Panel throughput = new LossPlot.Panel(margin / 2, half, maxWorld, 0, top, "tokens/s of all ranks, by world size", "");
         throughput.axes(g);
         throughput.line(g, ideal, Point::world, Point::tokensPerSecond, Color.LIGHT_GRAY);
         throughput.line(g, points, Point::world, Point::tokensPerSecond, new Color(31, 119, 180));
         throughput.marks(g, points, Point::world, Point::tokensPerSecond, new Color(31, 119, 180));
         legend(g, width - 330, margin / 2 + 18, "measured", new Color(31, 119, 180), "perfect scaling", Color.GRAY);
-        LossPlot.Panel shares = new LossPlot.Panel(margin + half, half, maxWorld, 0, 100, "% : scaling efficiency, exposed communication", "world");
+        LossPlot.Panel shares = new LossPlot.Panel(margin + half, half, maxWorld, 0, 100, "% : scaling efficiency and exposed communication, by world size", "");
         shares.axes(g);
         shares.line(g, points, Point::world, p -> 100 * p.efficiency(), new Color(44, 160, 44));
         shares.line(g, points, Point::world, p -> 100 * p.communicationShare(), new Color(214, 39, 40));
