@@ -1,5 +1,6 @@
 package dev.fullshard.io;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fullshard.config.Key;
 import dev.fullshard.config.ValueType;
@@ -200,6 +201,22 @@ public final class HfConfig {
     public static void write(ModelConfig config, DType torchDtype, Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
         AtomicFile.write(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(toJson(config, torchDtype)));
+    }
+
+    /**
+     * Copies {@code transformers_version} from the config.json in {@code source} into the one in {@code dir},
+     * when the source has one. transformers 5 checks a tokenizer whose model config lacks it (or is older than
+     * 5.0) for an old Mistral pre-tokenizer bug, and warns falsely on every large-vocabulary export (Llama 3,
+     * Qwen). The export's tokenizer files are the source's, unchanged, so the source's version is the true one.
+     */
+    public static void keepTransformersVersion(Path source, Path dir) throws IOException {
+        JsonNode version = Json.MAPPER.readTree(source.resolve(FILE_NAME).toFile()).get("transformers_version");
+        if (version == null || !version.isTextual()) return;
+        Path file = dir.resolve(FILE_NAME);
+        Map<String, Object> json = new TreeMap<>(Json.MAPPER.readValue(file.toFile(), new TypeReference<Map<String, Object>>() {
+        }));
+        json.put("transformers_version", version.asText());
+        AtomicFile.write(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(json));
     }
 
     static Map<String, Object> toJson(ModelConfig c, DType torchDtype) {

@@ -3,6 +3,7 @@ package dev.fullshard.shard;
 import dev.fullshard.data.Tokenizer;
 import dev.fullshard.dist.Communicator;
 import dev.fullshard.io.CheckpointWriter;
+import dev.fullshard.io.HfConfig;
 import dev.fullshard.io.WritableTensor;
 import dev.fullshard.tensor.DType;
 import dev.fullshard.tensor.Tensor;
@@ -47,6 +48,7 @@ public final class HfExport {
                 if (Files.exists(dir)) deleteTree(dir); // the export of an earlier run; the checkpoints stay
                 CheckpointWriter.write(dir, model.config(), tensors, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES, target -> {
                     Tokenizer.copyFiles(modelDir, target);
+                    HfConfig.keepTransformersVersion(modelDir, target);
                     Path generation = modelDir.resolve("generation_config.json");
                     if (Files.isRegularFile(generation)) Files.copy(generation, target.resolve(generation.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 });

@@ -31,6 +31,10 @@ class ChatTrainingTest {
         Path model = tmp.resolve("model");
         assertThat(cli(new StringWriter(), "init-model", "--arch", arch, "--preset", "tiny", "--dtype", "fp32", "--tokenizer", tokenizer.toString(),
                 "--out", model.toString())).isZero();
+        // As in a checkpoint saved by transformers, which the export must keep (see HfConfig.keepTransformersVersion).
+        ObjectMapper json = new ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(model.resolve("config.json").toFile());
+        json.writeValue(model.resolve("config.json").toFile(), config.put("transformers_version", "4.51.3"));
         Path data = tmp.resolve("chat.jsonl");
         try (InputStream in = getClass().getResourceAsStream("/dev/fullshard/chat/conversations.jsonl")) {
             Files.write(data, in.readAllBytes());
@@ -54,6 +58,9 @@ class ChatTrainingTest {
 
         Path export = result.export();
         assertThat(export.resolve("tokenizer_config.json")).hasSameBinaryContentAs(model.resolve("tokenizer_config.json"));
+        JsonNode exported = json.readTree(export.resolve("config.json").toFile());
+        assertThat(exported.get("transformers_version").asText()).isEqualTo("4.51.3");
+        assertThat(exported.get("vocab_size").asInt()).isEqualTo(config.get("vocab_size").asInt());
         StringWriter preview = new StringWriter();
         assertThat(cli(preview, "data", "preview", yaml.toString(), "--n", "1", "--color", "never")).isZero();
         assertThat(preview.toString()).contains("10 examples").contains("[[").contains("]]");
