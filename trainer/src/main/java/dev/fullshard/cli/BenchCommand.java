@@ -157,8 +157,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static TrainConfig.Precision precision(String name) {
-        for (TrainConfig.Precision p : TrainConfig.Precision.values()) if (p.name().equalsIgnoreCase(name)) return p;
-        throw new IllegalArgumentException("--mixed-precision " + name + ": expected bf16, fp16 or fp32");
+        TrainConfig.Precision p = TrainConfig.Precision.parse(name);
+        if (p == null) throw new IllegalArgumentException("--mixed-precision " + name + ": expected bf16, fp16 or fp32");
+        return p;
     }
 
     private static TrainConfig.Sharding shardingMode(String name) {
